@@ -1,0 +1,209 @@
+package tokenreview
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/tokenreview/webhook/shared/decision"
+	authenticationv1 "k8s.io/api/authentication/v1"
+	authenticationv1beta1 "k8s.io/api/authentication/v1beta1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	utiljson "k8s.io/apimachinery/pkg/util/json"
+)
+
+// The TokenReview versions this webhook speaks, as apiVersion values.
+const (
+	APIVersionV1      = "authentication.k8s.io/v1"
+	APIVersionV1beta1 = "authentication.k8s.io/v1beta1"
+	// Kind is the only kind accepted and answered.
+	Kind = "TokenReview"
+)
+
+// API paths answered like a cluster's API (HTTP 201). A request path
+// matches when it ends with one of them, so an API Gateway stage prefix
+// ("/prod/apis/...") does not matter.
+const (
+	APIPathV1      = "/apis/authentication.k8s.io/v1/tokenreviews"
+	APIPathV1beta1 = "/apis/authentication.k8s.io/v1beta1/tokenreviews"
+)
+
+// apiPathVersion returns the apiVersion an API path names, or "" for the
+// webhook path.
+func apiPathVersion(path string) string {
+	path = strings.TrimSuffix(path, "/")
+	switch {
+	case strings.HasSuffix(path, APIPathV1):
+		return APIVersionV1
+	case strings.HasSuffix(path, APIPathV1beta1):
+		return APIVersionV1beta1
+	}
+	return ""
+}
+
+// review is a decoded request, version-neutral.
+type review struct {
+	apiVersion string
+	token      string
+	audiences  []string
+}
+
+// decodeReview reads a TokenReview body. pathVersion is the version named
+// by the API path, or "" on the webhook path. Errors are client mistakes,
+// worded for the caller; they never quote the token.
+func decodeReview(body []byte, pathVersion string) (review, error) {
+	if len(body) == 0 {
+		return review{}, errors.New("request body is empty; expected a TokenReview")
+	}
+	var tm metav1.TypeMeta
+	if err := utiljson.Unmarshal(body, &tm); err != nil {
+		return review{}, fmt.Errorf("request body is not a valid JSON object: %s", jsonProblem(err))
+	}
+	if tm.Kind != "" && tm.Kind != Kind {
+		return review{}, fmt.Errorf("kind %q is not supported; expected %q", tm.Kind, Kind)
+	}
+	version, err := pickVersion(tm.APIVersion, pathVersion)
+	if err != nil {
+		return review{}, err
+	}
+	rv := review{apiVersion: version}
+	switch version {
+	case APIVersionV1:
+		var tr authenticationv1.TokenReview
+		if err := utiljson.Unmarshal(body, &tr); err != nil {
+			return review{}, fmt.Errorf("request body is not a valid %s TokenReview: %s", version, jsonProblem(err))
+		}
+		rv.token, rv.audiences = tr.Spec.Token, tr.Spec.Audiences
+	default:
+		var tr authenticationv1beta1.TokenReview
+		if err := utiljson.Unmarshal(body, &tr); err != nil {
+			return review{}, fmt.Errorf("request body is not a valid %s TokenReview: %s", version, jsonProblem(err))
+		}
+		rv.token, rv.audiences = tr.Spec.Token, tr.Spec.Audiences
+	}
+	if rv.token == "" {
+		return review{}, errors.New("spec.token is required and must not be empty")
+	}
+	return rv, nil
+}
+
+// pickVersion applies the version rules of the package comment.
+func pickVersion(bodyVersion, pathVersion string) (string, error) {
+	if pathVersion != "" {
+		if bodyVersion != "" && bodyVersion != pathVersion {
+			return "", fmt.Errorf("apiVersion %q in the body does not match %q of the request path", bodyVersion, pathVersion)
+		}
+		return pathVersion, nil
+	}
+	switch bodyVersion {
+	case "":
+		return APIVersionV1, nil
+	case APIVersionV1, APIVersionV1beta1:
+		return bodyVersion, nil
+	}
+	return "", fmt.Errorf("apiVersion %q is not supported; expected %q or %q", bodyVersion, APIVersionV1, APIVersionV1beta1)
+}
+
+// jsonProblem describes a decoding error without quoting the input: a
+// syntax or type error message from encoding/json names offsets, fields and
+// types, never values, but other errors might, so they are reduced.
+func jsonProblem(err error) string {
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syn):
+		return fmt.Sprintf("%s (at byte %d)", syn.Error(), syn.Offset)
+	case errors.As(err, &typ):
+		field := typ.Field
+		if field == "" {
+			return fmt.Sprintf("expected a JSON object, got %s", typ.Value)
+		}
+		return fmt.Sprintf("field %s must be %s, got %s", field, jsonTypeName(typ.Type.Kind().String()), typ.Value)
+	}
+	if strings.Contains(err.Error(), "unexpected end of JSON input") {
+		return "unexpected end of JSON input"
+	}
+	return "malformed JSON"
+}
+
+func jsonTypeName(goKind string) string {
+	switch goKind {
+	case "string":
+		return "a string"
+	case "slice", "array":
+		return "an array"
+	case "struct", "map":
+		return "an object"
+	case "bool":
+		return "a boolean"
+	}
+	return "a " + goKind
+}
+
+// encodeReview renders the answer in the version asked.
+func encodeReview(rv review, res decision.Result, denialReasons bool) ([]byte, error) {
+	authenticated, errText := statusFields(res, denialReasons)
+	if rv.apiVersion == APIVersionV1beta1 {
+		tr := authenticationv1beta1.TokenReview{
+			TypeMeta: metav1.TypeMeta{APIVersion: APIVersionV1beta1, Kind: Kind},
+			Spec:     authenticationv1beta1.TokenReviewSpec{Audiences: rv.audiences},
+			Status:   authenticationv1beta1.TokenReviewStatus{Authenticated: authenticated, Error: errText},
+		}
+		if authenticated {
+			tr.Status.User = userV1beta1(res.User)
+			tr.Status.Audiences = res.Audiences
+		}
+		return json.Marshal(&tr)
+	}
+	tr := authenticationv1.TokenReview{
+		TypeMeta: metav1.TypeMeta{APIVersion: APIVersionV1, Kind: Kind},
+		Spec:     authenticationv1.TokenReviewSpec{Audiences: rv.audiences},
+		Status:   authenticationv1.TokenReviewStatus{Authenticated: authenticated, Error: errText},
+	}
+	if authenticated {
+		tr.Status.User = res.User
+		tr.Status.Audiences = res.Audiences
+	}
+	return json.Marshal(&tr)
+}
+
+// statusFields maps a Result to status.authenticated and status.error. An
+// unknown Outcome fails closed as unavailable (never cached).
+func statusFields(res decision.Result, denialReasons bool) (bool, string) {
+	switch res.Outcome {
+	case decision.Authenticated:
+		return true, ""
+	case decision.Denied:
+		if !denialReasons {
+			return false, ""
+		}
+		return false, errorText(res.Reason, "denied", res.Message)
+	case decision.Unavailable:
+		return false, errorText(res.Reason, "unavailable", res.Message)
+	}
+	return false, errorText(decision.Internal, "", fmt.Sprintf("unknown review outcome %d", int(res.Outcome)))
+}
+
+// errorText is "<reason>: <message>", or the reason alone without message.
+func errorText(reason decision.Reason, fallback, message string) string {
+	r := string(reason)
+	if r == "" {
+		r = fallback
+	}
+	if message == "" {
+		return r
+	}
+	return r + ": " + message
+}
+
+func userV1beta1(u authenticationv1.UserInfo) authenticationv1beta1.UserInfo {
+	out := authenticationv1beta1.UserInfo{Username: u.Username, UID: u.UID, Groups: u.Groups}
+	if u.Extra != nil {
+		out.Extra = make(map[string]authenticationv1beta1.ExtraValue, len(u.Extra))
+		for k, v := range u.Extra {
+			out.Extra[k] = authenticationv1beta1.ExtraValue(v)
+		}
+	}
+	return out
+}
