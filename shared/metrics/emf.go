@@ -1,0 +1,97 @@
+package metrics
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"time"
+)
+
+// Namespace is the CloudWatch namespace of the EMF metrics.
+const Namespace = "TokenReviewWebhook"
+
+// emfMaxValues is the most values one EMF metric may carry in an array.
+const emfMaxValues = 100
+
+// emfMetric declares one metric of an EMF document.
+type emfMetric struct {
+	Name string `json:"Name"`
+	Unit string `json:"Unit"`
+}
+
+// emfDirective is one entry of _aws.CloudWatchMetrics.
+type emfDirective struct {
+	Namespace  string      `json:"Namespace"`
+	Dimensions [][]string  `json:"Dimensions"`
+	Metrics    []emfMetric `json:"Metrics"`
+}
+
+// emfMeta is the _aws member.
+type emfMeta struct {
+	Timestamp         int64          `json:"Timestamp"`
+	CloudWatchMetrics []emfDirective `json:"CloudWatchMetrics"`
+}
+
+// WriteEMF writes what was recorded since the previous call as CloudWatch
+// Embedded Metric Format documents, one JSON object per line, and forgets
+// it (EMF values are deltas that CloudWatch adds up):
+//
+//   - per outcome and reason seen: Reviews (Count) and Latency
+//     (Milliseconds, one value per review), with the dimension sets
+//     [Outcome] and [Outcome, Reason];
+//   - per issuer fetched: KeyFetches and KeyFetchFailures (Count), with the
+//     dimension set [Issuer].
+//
+// Nothing is written when nothing was recorded. now stamps the documents.
+func (r *Registry) WriteEMF(w io.Writer, now time.Time) error {
+	r.mu.Lock()
+	if !r.pendingSomething {
+		r.mu.Unlock()
+		return nil
+	}
+	reviews, fetches := r.pendingReviews, r.pendingFetches
+	r.pendingReviews, r.pendingFetches = map[reviewKey][]float64{}, map[string]fetchCount{}
+	r.pendingSomething = false
+	r.mu.Unlock()
+
+	ts := now.UnixMilli()
+	var docs []map[string]any
+	for _, k := range sortedReviewKeys(reviews) {
+		lat := reviews[k]
+		for len(lat) > 0 {
+			n := min(len(lat), emfMaxValues)
+			docs = append(docs, map[string]any{
+				"_aws": emfMeta{Timestamp: ts, CloudWatchMetrics: []emfDirective{{
+					Namespace:  Namespace,
+					Dimensions: [][]string{{"Outcome"}, {"Outcome", "Reason"}},
+					Metrics:    []emfMetric{{Name: "Reviews", Unit: "Count"}, {Name: "Latency", Unit: "Milliseconds"}},
+				}}},
+				"Outcome": k.outcome,
+				"Reason":  k.reason,
+				"Reviews": n,
+				"Latency": lat[:n],
+			})
+			lat = lat[n:]
+		}
+	}
+	for _, iss := range sortedIssuers(fetches) {
+		docs = append(docs, map[string]any{
+			"_aws": emfMeta{Timestamp: ts, CloudWatchMetrics: []emfDirective{{
+				Namespace:  Namespace,
+				Dimensions: [][]string{{"Issuer"}},
+				Metrics:    []emfMetric{{Name: "KeyFetches", Unit: "Count"}, {Name: "KeyFetchFailures", Unit: "Count"}},
+			}}},
+			"Issuer":           iss,
+			"KeyFetches":       fetches[iss].fetches,
+			"KeyFetchFailures": fetches[iss].failures,
+		})
+	}
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	for _, d := range docs {
+		if err := enc.Encode(d); err != nil {
+			return fmt.Errorf("write EMF metrics: %w", err)
+		}
+	}
+	return nil
+}
