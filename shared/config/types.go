@@ -41,7 +41,7 @@ type Config struct {
 	JWT []JWTAuthenticator `json:"jwt"`
 
 	// Webhook holds the endpoint's own settings (WebhookConfiguration only).
-	Webhook Webhook `json:"webhook,omitempty"`
+	Webhook Webhook `json:"webhook,omitzero" tokenreview:"extension"`
 
 	// Anonymous and the issuers' EgressSelectorType exist only so that a
 	// kube file using them is refused with a clear message instead of an
@@ -53,7 +53,7 @@ type Config struct {
 type Webhook struct {
 	// Authentication restricts who may call the endpoint. Empty means
 	// anyone who can reach it (only sensible behind API Gateway mTLS).
-	Authentication EndpointAuthentication `json:"authentication,omitempty"`
+	Authentication EndpointAuthentication `json:"authentication,omitzero"`
 
 	// ReportDenialReasons puts the denial reason in status.error (default
 	// true). kube-apiserver caches a denial only when status.error is empty,
@@ -92,27 +92,27 @@ type JWTAuthenticator struct {
 	// Extension: allowed signing algorithms. Default RS256, RS384, RS512,
 	// PS256, PS384, PS512, ES256, ES384, ES512 and EdDSA. "none" and HS* are
 	// never allowed.
-	Algorithms []string `json:"algorithms,omitempty"`
+	Algorithms []string `json:"algorithms,omitempty" tokenreview:"extension"`
 
 	// Extension: clock-skew leeway applied to exp, nbf and iat (default 30s).
-	ClockSkew *metav1.Duration `json:"clockSkew,omitempty"`
+	ClockSkew *metav1.Duration `json:"clockSkew,omitempty" tokenreview:"extension"`
 
 	// Extension: the longest accepted exp - iat. Unset means no limit; when
 	// set, iat is required.
-	MaxTokenLifetime *metav1.Duration `json:"maxTokenLifetime,omitempty"`
+	MaxTokenLifetime *metav1.Duration `json:"maxTokenLifetime,omitempty" tokenreview:"extension"`
 
 	// Extension: map Kubernetes service-account tokens of another cluster
 	// exactly as that cluster's own service-account authenticator would.
 	// When set, claimMappings may only hold extra.
-	KubernetesServiceAccount *ServiceAccountPreset `json:"kubernetesServiceAccount,omitempty"`
+	KubernetesServiceAccount *ServiceAccountPreset `json:"kubernetesServiceAccount,omitempty" tokenreview:"extension"`
 
 	// Extension: allow mapped usernames and groups that start with
 	// "system:" (refused by default: a token from elsewhere must not act as
 	// this cluster's own service accounts, nodes or masters).
-	AllowReservedNames bool `json:"allowReservedNames,omitempty"`
+	AllowReservedNames bool `json:"allowReservedNames,omitempty" tokenreview:"extension"`
 
 	// Extension: how this issuer's keys are fetched and refreshed.
-	Keys KeyPolicy `json:"keys,omitempty"`
+	Keys KeyPolicy `json:"keys,omitzero" tokenreview:"extension"`
 }
 
 // Issuer says who signs the tokens and for whom they must be meant.
@@ -133,11 +133,11 @@ type Issuer struct {
 	EgressSelectorType string `json:"egressSelectorType,omitempty"`
 
 	// Extension: fetch the JWKS from this https URL, skipping discovery.
-	JWKSURL string `json:"jwksURL,omitempty"`
+	JWKSURL string `json:"jwksURL,omitempty" tokenreview:"extension"`
 	// Extension: a static JWKS (a JSON object, or a string holding one),
 	// e.g. the output of `kubectl get --raw /openid/v1/jwks`, for issuers
 	// that cannot be reached. No network is used for this issuer.
-	JWKS json.RawMessage `json:"jwks,omitempty"`
+	JWKS json.RawMessage `json:"jwks,omitempty" tokenreview:"extension"`
 }
 
 // AudienceMatchPolicyType is kube-apiserver's audience match policy.
@@ -158,8 +158,8 @@ type ClaimValidationRule struct {
 // ClaimMappings maps claims to the user's fields, as in kube-apiserver.
 type ClaimMappings struct {
 	Username PrefixedClaimOrExpression `json:"username"`
-	Groups   PrefixedClaimOrExpression `json:"groups,omitempty"`
-	UID      ClaimOrExpression         `json:"uid,omitempty"`
+	Groups   PrefixedClaimOrExpression `json:"groups,omitzero"`
+	UID      ClaimOrExpression         `json:"uid,omitzero"`
 	Extra    []ExtraMapping            `json:"extra,omitempty"`
 }
 
