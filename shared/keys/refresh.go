@@ -1,0 +1,106 @@
+package keys
+
+import (
+	"context"
+	"crypto"
+	"errors"
+	"time"
+
+	"github.com/tokenreview/webhook/shared/config"
+)
+
+// flightKey is the one singleflight key of a Set: every fetch, whatever
+// triggered it, is shared by whoever needs keys while it runs.
+const flightKey = "fetch"
+
+// errRefused is the internal result of a refresh the rate limit refused;
+// callers see ErrUnknownKey or ErrNoKeys instead.
+var errRefused = errors.New("refresh refused by the rate limit")
+
+// miss handles a lookup that found nothing: join the fetch in flight, or
+// start one if the limiter has a token, then look again.
+func (s *Set) miss(ctx context.Context, kid, alg string) (crypto.PublicKey, error) {
+	if s.src == nil || family(alg) == famNone {
+		// Static keys never change; an alg no key can fit never needs a fetch.
+		return nil, s.unknown(kid, alg)
+	}
+	ch := s.group.DoChan(flightKey, s.fetchFunc(true))
+	select {
+	case r := <-ch:
+		if r.Err == nil {
+			if k, ok := r.Val.(*snapshot).lookup(kid, alg); ok {
+				return k, nil
+			}
+		}
+	case <-ctx.Done():
+	}
+	return nil, s.unknown(kid, alg)
+}
+
+// refreshInBackground starts a fetch that nobody waits for, at most once
+// per minRefresh while the keys are old (so an unreachable issuer is not
+// asked on every review).
+func (s *Set) refreshInBackground() {
+	now := s.now().UnixNano()
+	next := s.nextAge.Load()
+	if now < next || !s.nextAge.CompareAndSwap(next, now+int64(s.minRefresh)) {
+		return
+	}
+	s.group.DoChan(flightKey, s.fetchFunc(false)) // the result channel is buffered
+}
+
+// fetchFunc returns the shared body of a fetch. A limited fetch first takes
+// a token from the unknown-kid limiter, without waiting: a refused refresh
+// must never queue a review behind the limiter.
+func (s *Set) fetchFunc(limited bool) func() (any, error) {
+	return func() (any, error) {
+		if limited && !s.limiter.AllowN(s.now(), 1) {
+			return nil, errRefused
+		}
+		// Not the caller's ctx: the fetch is shared, and one caller giving
+		// up must not fail the others. Each request has its own timeout.
+		ctx, cancel := context.WithTimeout(context.Background(), 2*s.src.timeout+time.Second)
+		defer cancel()
+		return s.fetch(ctx)
+	}
+}
+
+// fetch loads the remote keys once, installs them on success, and reports.
+func (s *Set) fetch(ctx context.Context) (*snapshot, error) {
+	s.fetches.Add(1)
+	entries, err := s.src.load(ctx, s.log)
+	if err == nil {
+		snap := newSnapshot(entries, s.now())
+		s.snap.Store(snap)
+		s.log.Debug("issuer keys fetched", "issuer", s.issuer, "keys", len(snap.kids))
+		s.report(nil)
+		return snap, nil
+	}
+	s.failures.Add(1)
+	s.log.Warn("issuer keys fetch failed; keeping the previous keys", "issuer", s.issuer, "ready", s.Ready(), "error", err)
+	s.report(err)
+	return nil, err
+}
+
+func (s *Set) report(err error) {
+	if s.onFetch != nil {
+		s.onFetch(s.issuer, err)
+	}
+}
+
+// static parses the configured JWKS (config unquotes the string form). A key that does not parse is an error; keys that can never verify a
+// signature (oct, use "enc", X25519) are skipped; none usable is an error.
+func (s *Set) static(iss *config.Issuer) (*snapshot, error) {
+	raw, err := iss.StaticJWKS()
+	if err != nil {
+		return nil, err
+	}
+	entries, err := parseJWKS(raw, true, s.issuer, s.log)
+	if err != nil {
+		return nil, err
+	}
+	if len(entries) == 0 {
+		return nil, errors.New("no usable signature key")
+	}
+	return newSnapshot(entries, s.now()), nil
+}
