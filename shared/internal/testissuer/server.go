@@ -1,8 +1,18 @@
 package testissuer
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/pem"
+	"io"
+	"log"
 	"maps"
+	"math/big"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -15,8 +25,8 @@ const (
 	JWKSPath      = "/jwks"
 )
 
-// Server is a real OIDC issuer over TLS on 127.0.0.1 (httptest's
-// self-signed certificate). Its issuer URL is its https URL. It serves
+// Server is a real OIDC issuer over TLS on 127.0.0.1, with its own fresh
+// self-signed certificate (so no two servers trust each other's CA). Its issuer URL is its https URL. It serves
 // DiscoveryPath (issuer, jwks_uri) and JWKSPath from a key list that tests
 // change at will. All methods are safe for concurrent use.
 type Server struct {
@@ -37,7 +47,10 @@ type Server struct {
 // Start, which registers the Close with t.Cleanup).
 func NewServer(keys ...*Key) *Server {
 	s := &Server{keys: keys, requests: map[string]int{}}
-	s.srv = httptest.NewTLSServer(http.HandlerFunc(s.serve))
+	s.srv = httptest.NewUnstartedServer(http.HandlerFunc(s.serve))
+	s.srv.TLS = &tls.Config{Certificates: []tls.Certificate{selfSigned()}}
+	s.srv.Config.ErrorLog = log.New(io.Discard, "", 0) // refused handshakes are expected
+	s.srv.StartTLS()
 	return s
 }
 
@@ -211,4 +224,35 @@ func (s *Server) jwksLocked() []byte {
 		list = append(list, j)
 	}
 	return mustJSON(map[string]any{"keys": list})
+}
+
+// selfSigned makes a fresh P-256 certificate for 127.0.0.1 and localhost,
+// valid for a day, which is its own CA.
+func selfSigned() tls.Certificate {
+	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		panic("testissuer: certificate key: " + err.Error())
+	}
+	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 62))
+	if err != nil {
+		panic("testissuer: serial: " + err.Error())
+	}
+	now := time.Now()
+	tmpl := &x509.Certificate{
+		SerialNumber:          serial,
+		Subject:               pkix.Name{CommonName: "testissuer " + serial.Text(16)},
+		NotBefore:             now.Add(-time.Hour),
+		NotAfter:              now.Add(24 * time.Hour),
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
+		DNSNames:              []string{"localhost"},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &priv.PublicKey, priv)
+	if err != nil {
+		panic("testissuer: certificate: " + err.Error())
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: priv}
 }

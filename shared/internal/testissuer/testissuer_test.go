@@ -175,6 +175,14 @@ func TestServerDocumentsAndFailures(t *testing.T) {
 	if s.Fetches() != 3 || s.DiscoveryFetches() != 2 {
 		t.Fatalf("counters: jwks %d discovery %d", s.Fetches(), s.DiscoveryFetches())
 	}
+	// Another server's CA does not trust this one.
+	other := Start(t)
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM([]byte(other.CAPEM()))
+	oc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	if _, err := oc.Get(s.JWKSURL()); err == nil {
+		t.Fatal("another server's CA trusted this server")
+	}
 	// The default client (system roots) must not trust the server.
 	if _, err := http.Get(s.JWKSURL()); err == nil {
 		t.Fatal("system roots trusted the test certificate")
