@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/util/validation/field"
@@ -100,11 +101,9 @@ func Load(data []byte) (*Config, error) {
 	}
 	normalize(cfg)
 
-	// A value of the wrong type was dropped: validating what is left
-	// would add misleading "Required" errors for it.
-	if !hasTypeErrors(shapeErrs) {
-		errs = append(errs, cfg.Validate()...)
-	}
+	// A value of the wrong type was dropped: the rule errors at or under
+	// its path ("Required" and the like) would only repeat the problem.
+	errs = append(errs, withoutPaths(cfg.Validate(), typeErrorPaths(shapeErrs))...)
 	if errs = dedupe(errs); len(errs) > 0 {
 		return nil, &ValidationError{Errors: errs}
 	}
@@ -160,13 +159,31 @@ func nilIfEmpty[T any](s []T) []T {
 	return s
 }
 
-func hasTypeErrors(list field.ErrorList) bool {
+// typeErrorPaths lists the paths of values dropped for their type.
+func typeErrorPaths(list field.ErrorList) []string {
+	var paths []string
 	for _, e := range list {
 		if e.Type == field.ErrorTypeTypeInvalid {
-			return true
+			paths = append(paths, e.Field)
 		}
 	}
-	return false
+	return paths
+}
+
+// withoutPaths drops the errors at or under any of paths.
+func withoutPaths(list field.ErrorList, paths []string) field.ErrorList {
+	if len(paths) == 0 {
+		return list
+	}
+	var out field.ErrorList
+	for _, e := range list {
+		if !slices.ContainsFunc(paths, func(p string) bool {
+			return e.Field == p || strings.HasPrefix(e.Field, p+".") || strings.HasPrefix(e.Field, p+"[")
+		}) {
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
 // dedupe drops repeated problems (the shape walk and Validate both refuse

@@ -87,8 +87,11 @@ func walkValue(v any, t reflect.Type, p *field.Path, kube bool, errs *field.Erro
 		_, ok = v.(bool)
 	case t.Kind() == reflect.Int:
 		if n, isNum := v.(json.Number); isNum {
-			i, err := n.Int64()
-			ok = err == nil && i >= math.MinInt32 && i <= math.MaxInt32
+			if i, err := n.Int64(); err != nil || i < math.MinInt32 || i > math.MaxInt32 {
+				*errs = append(*errs, field.TypeInvalid(p, n.String(), "must be a whole number between -2147483648 and 2147483647"))
+				return false
+			}
+			ok = true
 		}
 	case t.Kind() == reflect.Slice:
 		var list []any
@@ -143,15 +146,12 @@ func describeType(t reflect.Type) string {
 }
 
 func describeJSON(v any) string {
-	switch n := v.(type) {
+	switch v.(type) {
 	case string:
 		return "a string"
 	case bool:
 		return "a boolean"
 	case json.Number:
-		if _, err := n.Int64(); err == nil {
-			return "an out-of-range integer"
-		}
 		return "a number"
 	case []any:
 		return "a list"

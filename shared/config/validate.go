@@ -97,7 +97,7 @@ func (c *Config) validateKind() field.ErrorList {
 func (j *JWTAuthenticator) validate(p *field.Path, kube bool) field.ErrorList {
 	errs := j.Issuer.validate(p.Child("issuer"))
 	errs = append(errs, validateClaimValidationRules(j.ClaimValidationRules, p.Child("claimValidationRules"))...)
-	errs = append(errs, j.validateClaimMappings(p.Child("claimMappings"))...)
+	errs = append(errs, j.validateClaimMappings(p.Child("claimMappings"), !kube && j.KubernetesServiceAccount != nil)...)
 	errs = append(errs, validateUserValidationRules(j.UserValidationRules, p.Child("userValidationRules"))...)
 	if kube {
 		return append(errs, j.refuseExtensions(p)...)
@@ -105,8 +105,7 @@ func (j *JWTAuthenticator) validate(p *field.Path, kube bool) field.ErrorList {
 	return append(errs, j.validateExtensions(p)...)
 }
 
-// validate checks the kube fields of an issuer and, for the extensions, the
-// JWKS source (the kind check is the caller's).
+// validate checks the kube fields of an issuer.
 func (i *Issuer) validate(p *field.Path) field.ErrorList {
 	var errs field.ErrorList
 	if i.URL == "" {
@@ -130,7 +129,7 @@ func (i *Issuer) validate(p *field.Path) field.ErrorList {
 	if i.EgressSelectorType != "" {
 		errs = append(errs, field.Forbidden(p.Child("egressSelectorType"), egressDetail))
 	}
-	return append(errs, i.validateKeySource(p)...)
+	return errs
 }
 
 // validateURL is kube-apiserver's check for url and discoveryURL.

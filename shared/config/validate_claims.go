@@ -47,12 +47,12 @@ func validateClaimValidationRules(rules []ClaimValidationRule, p *field.Path) fi
 }
 
 // validateClaimMappings is kube-apiserver's mapping check without the CEL
-// compilation; with the service-account preset, username, groups and uid
-// must be left empty instead.
-func (j *JWTAuthenticator) validateClaimMappings(p *field.Path) field.ErrorList {
+// compilation; with the service-account preset (WebhookConfiguration only),
+// username, groups and uid must be left empty instead.
+func (j *JWTAuthenticator) validateClaimMappings(p *field.Path, preset bool) field.ErrorList {
 	var errs field.ErrorList
 	m := &j.ClaimMappings
-	if j.KubernetesServiceAccount != nil {
+	if preset {
 		if !reflect.ValueOf(m.Username).IsZero() {
 			errs = append(errs, field.Forbidden(p.Child("username"), presetMappingDetail))
 		}

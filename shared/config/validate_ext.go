@@ -57,7 +57,8 @@ func (j *JWTAuthenticator) refuseExtensions(p *field.Path) field.ErrorList {
 
 // validateExtensions checks the extension fields of one issuer entry.
 func (j *JWTAuthenticator) validateExtensions(p *field.Path) field.ErrorList {
-	errs := validateAlgorithms(j.Algorithms, p.Child("algorithms"))
+	errs := j.Issuer.validateKeySource(p.Child("issuer"))
+	errs = append(errs, validateAlgorithms(j.Algorithms, p.Child("algorithms"))...)
 	errs = append(errs, nonNegative(j.ClockSkew, p.Child("clockSkew"))...)
 	if j.ClockSkew != nil && j.ClockSkew.Duration > MaxClockSkew {
 		errs = append(errs, field.Invalid(p.Child("clockSkew"), j.ClockSkew.Duration.String(),
