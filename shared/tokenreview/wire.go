@@ -105,40 +105,20 @@ func pickVersion(bodyVersion, pathVersion string) (string, error) {
 	return "", fmt.Errorf("apiVersion %q is not supported; expected %q or %q", bodyVersion, APIVersionV1, APIVersionV1beta1)
 }
 
-// jsonProblem describes a decoding error without quoting the input: a
-// syntax or type error message from encoding/json names offsets, fields and
-// types, never values, but other errors might, so they are reduced.
+// jsonProblem describes a decoding error for the caller. The decoder's
+// messages (sigs.k8s.io/json, kube-apiserver's own) name positions, fields
+// and types, at most one character of the input, never a value, so they
+// cannot quote the token; they are still capped in length.
 func jsonProblem(err error) string {
-	var syn *json.SyntaxError
-	var typ *json.UnmarshalTypeError
-	switch {
-	case errors.As(err, &syn):
-		return fmt.Sprintf("%s (at byte %d)", syn.Error(), syn.Offset)
-	case errors.As(err, &typ):
-		field := typ.Field
-		if field == "" {
-			return fmt.Sprintf("expected a JSON object, got %s", typ.Value)
-		}
-		return fmt.Sprintf("field %s must be %s, got %s", field, jsonTypeName(typ.Type.Kind().String()), typ.Value)
+	msg := strings.TrimPrefix(err.Error(), "json: ")
+	if strings.HasPrefix(msg, "cannot unmarshal ") && strings.Contains(msg, " into Go value of type ") {
+		kind, _, _ := strings.Cut(strings.TrimPrefix(msg, "cannot unmarshal "), " ")
+		return "expected a JSON object, got " + kind
 	}
-	if strings.Contains(err.Error(), "unexpected end of JSON input") {
-		return "unexpected end of JSON input"
+	if len(msg) > 200 {
+		msg = msg[:200] + "..."
 	}
-	return "malformed JSON"
-}
-
-func jsonTypeName(goKind string) string {
-	switch goKind {
-	case "string":
-		return "a string"
-	case "slice", "array":
-		return "an array"
-	case "struct", "map":
-		return "an object"
-	case "bool":
-		return "a boolean"
-	}
-	return "a " + goKind
+	return msg
 }
 
 // encodeReview renders the answer in the version asked.
