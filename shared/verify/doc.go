@@ -1,0 +1,48 @@
+// Package verify owns the decision for one token: it parses the compact
+// JWS, routes it on its (unverified) iss to one configured issuer, runs the
+// cheap checks (algorithm, times, audiences), obtains the key, verifies the
+// signature and maps the claims to the user, returning a decision.Result.
+//
+// # Order of the checks
+//
+// Cheapest first, and the network last: only a token that is well formed,
+// routed to a configured issuer, signed with an allowed algorithm, within
+// its validity period and meant for an accepted audience can reach the key
+// lookup, which is the only step that may fetch the issuer's JWKS (on an
+// unknown kid, rate-limited by package keys). A flood of junk or replayed
+// tokens therefore costs no request to the issuer.
+//
+//  1. size cap, three non-empty segments, strict unpadded base64url;
+//  2. header: a JSON object with unique member names, alg a string, kid a
+//     string when present, no crit (no extension is understood); jwk, jku,
+//     x5u, x5c and the like are ignored, keys come only from the issuer's
+//     configured key set (RFC 8725 §3.10);
+//  3. payload: a JSON object with unique member names, nested at most 32
+//     levels; iss a string naming a configured issuer exactly;
+//  4. alg in the issuer's allow-list (never none nor HS*);
+//  5. exp (required, a number), nbf, iat, maximum lifetime, with leeway;
+//  6. audiences: token ∩ issuer (∩ request, when it names any);
+//  7. key by kid and alg; 8. signature; 9. claim rules and mapping.
+//
+// # Why the compact form is parsed here and not by golang-jwt
+//
+// golang-jwt's Parser decodes the header and claims with encoding/json,
+// which silently keeps the last of duplicate members (two iss, two alg), a
+// known source of parser-differential attacks that RFC 7515 §4 and RFC 8725
+// §3.1 tell recipients to refuse. Its Parser also calls the key function
+// before validating the claims, so either the network (key refresh) comes
+// before the cheap checks or the claims are decoded twice. This package
+// therefore splits and decodes the token itself and uses golang-jwt only
+// for what it is for: SigningMethod.Verify does every signature check, and
+// no cryptography is written here.
+//
+// # JSON decoding
+//
+// The header and payload are decoded with github.com/go-json-experiment/json
+// (JSON v2). It refuses duplicate member names and invalid UTF-8 by default
+// at every nesting level, where encoding/json needs a second pass to detect
+// duplicates, and it decodes a claims map with fewer allocations and less
+// time (it interns short keys). Numbers decode to float64, as claims.Map
+// expects. The decoded payload map is built once and handed to the claims
+// mapper as is.
+package verify
