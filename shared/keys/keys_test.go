@@ -124,7 +124,9 @@ func TestConfigurationErrors(t *testing.T) {
 		"static oct only":      func(j *config.JWTAuthenticator) { j.Issuer.JWKS = json.RawMessage(oct) },
 		"static empty":         func(j *config.JWTAuthenticator) { j.Issuer.JWKS = json.RawMessage(`{"keys":[]}`) },
 		"static no keys array": func(j *config.JWTAuthenticator) { j.Issuer.JWKS = json.RawMessage(`{"kty":"RSA"}`) },
-		"static broken key":    func(j *config.JWTAuthenticator) { j.Issuer.JWKS = json.RawMessage(`{"keys":[{"kty":"RSA","n":"AQAB"}]}`) },
+		"static broken key": func(j *config.JWTAuthenticator) {
+			j.Issuer.JWKS = json.RawMessage(`{"keys":[{"kty":"RSA","n":"AQAB"}]}`)
+		},
 		"static with jwksURL": func(j *config.JWTAuthenticator) {
 			j.Issuer.JWKS = testissuer.JWKS(k)
 			j.Issuer.JWKSURL = srv.JWKSURL()
