@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strconv"
 	"time"
 )
 
@@ -39,6 +40,8 @@ type emfMeta struct {
 //   - per outcome and reason seen: Reviews (Count) and Latency
 //     (Milliseconds, one value per review), with the dimension sets
 //     [Outcome] and [Outcome, Reason];
+//   - per HTTP status of refused requests: Refused (Count), with the
+//     dimension set [StatusCode];
 //   - per issuer fetched: KeyFetches and KeyFetchFailures (Count), with the
 //     dimension set [Issuer].
 //
@@ -49,8 +52,8 @@ func (r *Registry) WriteEMF(w io.Writer, now time.Time) error {
 		r.mu.Unlock()
 		return nil
 	}
-	reviews, fetches := r.pendingReviews, r.pendingFetches
-	r.pendingReviews, r.pendingFetches = map[reviewKey][]float64{}, map[string]fetchCount{}
+	reviews, fetches, refused := r.pendingReviews, r.pendingFetches, r.pendingRefused
+	r.pendingReviews, r.pendingFetches, r.pendingRefused = map[reviewKey][]float64{}, map[string]fetchCount{}, map[int]uint64{}
 	r.pendingSomething = false
 	r.mu.Unlock()
 
@@ -73,6 +76,17 @@ func (r *Registry) WriteEMF(w io.Writer, now time.Time) error {
 			})
 			lat = lat[n:]
 		}
+	}
+	for _, code := range sortedCodes(refused) {
+		docs = append(docs, map[string]any{
+			"_aws": emfMeta{Timestamp: ts, CloudWatchMetrics: []emfDirective{{
+				Namespace:  Namespace,
+				Dimensions: [][]string{{"StatusCode"}},
+				Metrics:    []emfMetric{{Name: "Refused", Unit: "Count"}},
+			}}},
+			"StatusCode": strconv.Itoa(code),
+			"Refused":    refused[code],
+		})
 	}
 	for _, iss := range sortedIssuers(fetches) {
 		docs = append(docs, map[string]any{

@@ -47,11 +47,13 @@ type Registry struct {
 	count   uint64
 	sum     float64 // seconds
 	fetches map[string]fetchCount
+	refused map[int]uint64 // by HTTP status
 
 	// Changes since the last WriteEMF, for CloudWatch (EMF values are
 	// deltas: CloudWatch sums them).
 	pendingReviews   map[reviewKey][]float64 // latencies in ms
 	pendingFetches   map[string]fetchCount
+	pendingRefused   map[int]uint64
 	pendingSomething bool
 }
 
@@ -61,8 +63,10 @@ func NewRegistry() *Registry {
 		reviews:        map[reviewKey]uint64{},
 		buckets:        make([]uint64, len(latencyBuckets)),
 		fetches:        map[string]fetchCount{},
+		refused:        map[int]uint64{},
 		pendingReviews: map[reviewKey][]float64{},
 		pendingFetches: map[string]fetchCount{},
+		pendingRefused: map[int]uint64{},
 	}
 }
 
@@ -105,6 +109,24 @@ func (r *Registry) ObserveKeyFetch(issuer string, err error) {
 	r.pendingSomething = true
 }
 
+// ObserveRefused records a call answered without a review (endpoint
+// authentication failed, wrong method, malformed body...) with its HTTP
+// status code.
+func (r *Registry) ObserveRefused(httpStatus int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.refused[httpStatus]++
+	r.pendingRefused[httpStatus]++
+	r.pendingSomething = true
+}
+
+// Refused returns the number of calls refused with httpStatus.
+func (r *Registry) Refused(httpStatus int) uint64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.refused[httpStatus]
+}
+
 // Reviews returns the number of reviews recorded with outcome and reason
 // ("" or NoReason for an authenticated review).
 func (r *Registry) Reviews(outcome decision.Outcome, reason decision.Reason) uint64 {
@@ -137,6 +159,16 @@ func sortedReviewKeys[V any](m map[reviewKey]V) []reviewKey {
 		}
 		return keys[i].reason < keys[j].reason
 	})
+	return keys
+}
+
+// sortedCodes returns the keys of m in order.
+func sortedCodes(m map[int]uint64) []int {
+	keys := make([]int, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Ints(keys)
 	return keys
 }
 

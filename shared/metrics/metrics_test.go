@@ -24,6 +24,9 @@ func TestPrometheusParsesAndCountsExactly(t *testing.T) {
 	r.ObserveKeyFetch("https://issuer.example/a\"b", nil)
 	r.ObserveKeyFetch("https://issuer.example/a\"b", errors.New("connection refused"))
 	r.ObserveKeyFetch("https://other.example", nil)
+	r.ObserveRefused(401)
+	r.ObserveRefused(401)
+	r.ObserveRefused(400)
 
 	var buf bytes.Buffer
 	if err := r.WritePrometheus(&buf); err != nil {
@@ -51,6 +54,14 @@ func TestPrometheusParsesAndCountsExactly(t *testing.T) {
 		if got[k] != v {
 			t.Errorf("reviews{%s} = %v, want %v", k, got[k], v)
 		}
+	}
+
+	refused := map[string]float64{}
+	for _, m := range fams[promRefused].GetMetric() {
+		refused[m.GetLabel()[0].GetValue()] = m.GetCounter().GetValue()
+	}
+	if len(refused) != 2 || refused["401"] != 2 || refused["400"] != 1 {
+		t.Errorf("refused = %v, want 401:2 400:1", refused)
 	}
 
 	h := fams[promLatency].GetMetric()[0].GetHistogram()
@@ -96,12 +107,14 @@ func TestEMFDeltas(t *testing.T) {
 	r.ObserveReview(decision.Denied, decision.BadSignature, 1500*time.Microsecond)
 	r.ObserveReview(decision.Denied, decision.BadSignature, 500*time.Microsecond)
 	r.ObserveKeyFetch("https://i.example", errors.New("503"))
+	r.ObserveRefused(401)
 
 	var buf bytes.Buffer
 	if err := r.WriteEMF(&buf, now); err != nil {
 		t.Fatal(err)
 	}
 	want := `{"Latency":[1.5,0.5],"Outcome":"denied","Reason":"bad_signature","Reviews":2,"_aws":{"Timestamp":1700000000123,"CloudWatchMetrics":[{"Namespace":"TokenReviewWebhook","Dimensions":[["Outcome"],["Outcome","Reason"]],"Metrics":[{"Name":"Reviews","Unit":"Count"},{"Name":"Latency","Unit":"Milliseconds"}]}]}}
+{"Refused":1,"StatusCode":"401","_aws":{"Timestamp":1700000000123,"CloudWatchMetrics":[{"Namespace":"TokenReviewWebhook","Dimensions":[["StatusCode"]],"Metrics":[{"Name":"Refused","Unit":"Count"}]}]}}
 {"Issuer":"https://i.example","KeyFetchFailures":1,"KeyFetches":1,"_aws":{"Timestamp":1700000000123,"CloudWatchMetrics":[{"Namespace":"TokenReviewWebhook","Dimensions":[["Issuer"]],"Metrics":[{"Name":"KeyFetches","Unit":"Count"},{"Name":"KeyFetchFailures","Unit":"Count"}]}]}}
 `
 	if buf.String() != want {

@@ -14,20 +14,26 @@ const (
 	promLatency       = "tokenreview_review_duration_seconds"
 	promFetches       = "tokenreview_key_fetches_total"
 	promFetchFailures = "tokenreview_key_fetch_failures_total"
+	promRefused       = "tokenreview_refused_requests_total"
 )
 
 // PrometheusContentType is the Content-Type of WritePrometheus's output.
 const PrometheusContentType = "text/plain; version=0.0.4; charset=utf-8"
 
 // WritePrometheus writes every counter in the Prometheus text exposition
-// format (version 0.0.4): reviews by outcome and reason, the latency
-// histogram, and key fetches and failures by issuer.
+// format (version 0.0.4): reviews by outcome and reason, refused requests
+// by HTTP status, the latency histogram, and key fetches and failures by
+// issuer.
 func (r *Registry) WritePrometheus(w io.Writer) error {
 	r.mu.Lock()
 	var b strings.Builder
 	header(&b, promReviews, "counter", "Token reviews by outcome and reason.")
 	for _, k := range sortedReviewKeys(r.reviews) {
 		fmt.Fprintf(&b, "%s{outcome=%s,reason=%s} %d\n", promReviews, quote(k.outcome), quote(k.reason), r.reviews[k])
+	}
+	header(&b, promRefused, "counter", "Requests answered without a review, by HTTP status code.")
+	for _, code := range sortedCodes(r.refused) {
+		fmt.Fprintf(&b, "%s{code=\"%d\"} %d\n", promRefused, code, r.refused[code])
 	}
 	header(&b, promLatency, "histogram", "Time to review one token, in seconds.")
 	var cum uint64
