@@ -117,28 +117,38 @@ func TestConfigurationErrors(t *testing.T) {
 	srv := testissuer.Start(t)
 	k := testissuer.NewKey("RS256")
 	oct := `{"keys":[{"kty":"oct","k":"c2VjcmV0c2VjcmV0","kid":"s"}]}`
-	cases := map[string]func(j *config.JWTAuthenticator){
-		"bad CA PEM":           func(j *config.JWTAuthenticator) { j.Issuer.CertificateAuthority = "not a pem" },
-		"http jwksURL":         func(j *config.JWTAuthenticator) { j.Issuer.JWKSURL = "http://127.0.0.1/jwks" },
-		"http issuer":          func(j *config.JWTAuthenticator) { j.Issuer.URL = "http://127.0.0.1" },
-		"static oct only":      func(j *config.JWTAuthenticator) { j.Issuer.JWKS = json.RawMessage(oct) },
-		"static empty":         func(j *config.JWTAuthenticator) { j.Issuer.JWKS = json.RawMessage(`{"keys":[]}`) },
-		"static no keys array": func(j *config.JWTAuthenticator) { j.Issuer.JWKS = json.RawMessage(`{"kty":"RSA"}`) },
-		"static broken key": func(j *config.JWTAuthenticator) {
-			j.Issuer.JWKS = json.RawMessage(`{"keys":[{"kty":"RSA","n":"AQAB"}]}`)
-		},
-		"static with jwksURL": func(j *config.JWTAuthenticator) {
+	cases := []struct {
+		name, want string
+		mutate     func(j *config.JWTAuthenticator)
+	}{
+		{"bad CA PEM", "certificateAuthority holds no PEM certificate",
+			func(j *config.JWTAuthenticator) { j.Issuer.CertificateAuthority = "not a pem" }},
+		{"http jwksURL", `jwksURL "http://127.0.0.1/jwks": must be an absolute https URL`,
+			func(j *config.JWTAuthenticator) { j.Issuer.JWKSURL = "http://127.0.0.1/jwks" }},
+		{"http issuer", "discovery URL \"http://127.0.0.1/.well-known/openid-configuration\": must be an absolute https URL",
+			func(j *config.JWTAuthenticator) { j.Issuer.URL = "http://127.0.0.1" }},
+		{"static oct only", "static jwks: no usable signature key",
+			func(j *config.JWTAuthenticator) { j.Issuer.JWKS = json.RawMessage(oct) }},
+		{"static empty", "static jwks: no usable signature key",
+			func(j *config.JWTAuthenticator) { j.Issuer.JWKS = json.RawMessage(`{"keys":[]}`) }},
+		{"static no keys array", `static jwks: must have a "keys" list`,
+			func(j *config.JWTAuthenticator) { j.Issuer.JWKS = json.RawMessage(`{"kty":"RSA"}`) }},
+		{"static broken key", `static jwks: key 0: `,
+			func(j *config.JWTAuthenticator) {
+				j.Issuer.JWKS = json.RawMessage(`{"keys":[{"kty":"RSA","n":"AQAB"}]}`)
+			}},
+		{"static with jwksURL", "jwks excludes jwksURL and discoveryURL", func(j *config.JWTAuthenticator) {
 			j.Issuer.JWKS = testissuer.JWKS(k)
 			j.Issuer.JWKSURL = srv.JWKSURL()
-		},
+		}},
 	}
-	for name, mutate := range cases {
-		t.Run(name, func(t *testing.T) {
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
 			j := authn(srv)
-			mutate(j)
+			c.mutate(j)
 			set, err := New(t.Context(), j, Options{})
-			if err == nil || set != nil {
-				t.Fatalf("New = %v, %v; want a configuration error", set, err)
+			if err == nil || set != nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("New = %v, %v; want an error containing %q", set, err, c.want)
 			}
 		})
 	}
