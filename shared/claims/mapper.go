@@ -300,4 +300,3 @@ func (m *Mapper) checkReserved(u *authenticationv1.UserInfo) *decision.Error {
 	}
 	return nil
 }
-
