@@ -114,7 +114,8 @@ func (s *snapshot) lookup(kid, alg string) (crypto.PublicKey, bool) {
 
 // parseJWKS returns the usable keys of a JWK Set. The set must be a JSON
 // object with a "keys" array. Keys are parsed by jwkset as public keys
-// only (private members are ignored, oct keys never reach it). A key that
+// only; oct keys and keys published with their private part never reach
+// it. A key that
 // cannot verify signatures is skipped; a key that fails to parse is
 // skipped too, unless strict (static configuration), where it is an error.
 func parseJWKS(data []byte, strict bool, issuer string, log *slog.Logger) ([]entry, error) {
@@ -159,6 +160,9 @@ func parseJWK(raw json.RawMessage) (e entry, skip string, err error) {
 		return e, fmt.Sprintf("use %.32q", m.USE), nil
 	case len(m.KEYOPS) > 0 && !slices.Contains(m.KEYOPS, jwkset.KeyOpsVerify):
 		return e, "key_ops without verify", nil
+	case m.D != "":
+		// Whoever can read this JWKS can sign with the key: it is compromised.
+		return e, "private key material published", nil
 	}
 	j, err := jwkset.NewJWKFromMarshal(m, jwkset.JWKMarshalOptions{Private: false}, jwkset.JWKValidateOptions{})
 	if err != nil {

@@ -5,9 +5,13 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/json"
+	"encoding/pem"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/MicahParks/jwkset"
 
 	"github.com/tokenreview/webhook/shared/config"
 	"github.com/tokenreview/webhook/shared/internal/testissuer"
@@ -113,6 +117,14 @@ func TestCustomCATrustedAndRequired(t *testing.T) {
 	notReady(t, newHarness(t, j, srv), "certificate")
 }
 
+func TestRedirectToHTTPRefused(t *testing.T) {
+	red := httptest.NewTLSServer(http.RedirectHandler("http://127.0.0.1:1/jwks", http.StatusFound))
+	t.Cleanup(red.Close)
+	caPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: red.Certificate().Raw})
+	j := &config.JWTAuthenticator{Issuer: config.Issuer{URL: red.URL, JWKSURL: red.URL + "/jwks", CertificateAuthority: string(caPEM)}}
+	notReady(t, newHarness(t, j, nil), "redirect to non-https URL")
+}
+
 func TestConfigurationErrors(t *testing.T) {
 	srv := testissuer.Start(t)
 	k := testissuer.NewKey("RS256")
@@ -208,6 +220,20 @@ func TestUnusableKeysIgnored(t *testing.T) {
 	srv.AddRawJWK(smallKey.JWK("RS256", "sig"))
 	srv.AddRawJWK(map[string]any{"kty": "OKP", "crv": "X25519", "kid": "x", "x": "hSDwCYkwp1R0i33ctD73Wg2_Og0mOBr066SpjqqbTmo"})
 	srv.AddRawJWK(map[string]any{"kty": "RSA", "kid": "broken", "n": "!!", "e": "AQAB"})
+	leaked := testissuer.NewKey("EdDSA")
+	leakedJWK, err := jwkset.NewJWKFromKey(leaked.Private, jwkset.JWKOptions{
+		Marshal:  jwkset.JWKMarshalOptions{Private: true},
+		Metadata: jwkset.JWKMetadataOptions{KID: leaked.Kid},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var leakedMap map[string]any
+	b, _ := json.Marshal(leakedJWK.Marshal())
+	if err := json.Unmarshal(b, &leakedMap); err != nil || leakedMap["d"] == nil {
+		t.Fatalf("private JWK %v: %v", leakedMap, err)
+	}
+	srv.AddRawJWK(leakedMap)
 	h := newHarness(t, authn(srv), srv)
 
 	mustKey(t, h.set, good.Kid, "RS256", good.Public())
@@ -216,7 +242,7 @@ func TestUnusableKeysIgnored(t *testing.T) {
 	}
 	fetches := srv.Fetches()
 	for _, c := range []struct{ kid, alg string }{
-		{"sym", "HS256"}, {"sym", "RS256"}, {enc.Kid, "RS256"}, {ops.Kid, "ES256"}, {"small", "RS256"}, {"x", "EdDSA"}, {"broken", "RS256"},
+		{"sym", "HS256"}, {"sym", "RS256"}, {enc.Kid, "RS256"}, {ops.Kid, "ES256"}, {"small", "RS256"}, {"x", "EdDSA"}, {"broken", "RS256"}, {leaked.Kid, "EdDSA"},
 	} {
 		mustErr(t, h.set, c.kid, c.alg, ErrUnknownKey)
 	}
