@@ -170,7 +170,9 @@ func typeErrorPaths(list field.ErrorList) []string {
 	return paths
 }
 
-// withoutPaths drops the errors at or under any of paths.
+// withoutPaths drops the errors at or under any of paths, and the
+// "Required" errors of their parents (a dropped claim leaves its mapping
+// empty).
 func withoutPaths(list field.ErrorList, paths []string) field.ErrorList {
 	if len(paths) == 0 {
 		return list
@@ -178,12 +180,17 @@ func withoutPaths(list field.ErrorList, paths []string) field.ErrorList {
 	var out field.ErrorList
 	for _, e := range list {
 		if !slices.ContainsFunc(paths, func(p string) bool {
-			return e.Field == p || strings.HasPrefix(e.Field, p+".") || strings.HasPrefix(e.Field, p+"[")
+			return isUnder(e.Field, p) || (e.Type == field.ErrorTypeRequired && isUnder(p, e.Field))
 		}) {
 			out = append(out, e)
 		}
 	}
 	return out
+}
+
+// isUnder reports whether path is parent or inside it.
+func isUnder(path, parent string) bool {
+	return path == parent || strings.HasPrefix(path, parent+".") || strings.HasPrefix(path, parent+"[")
 }
 
 // dedupe drops repeated problems (the shape walk and Validate both refuse
