@@ -34,6 +34,13 @@ func (s *Set) miss(ctx context.Context, kid, alg string) (crypto.PublicKey, erro
 		}
 	case <-ctx.Done():
 	}
+	// A fetch that ended between our first lookup and joining may have
+	// installed the key even though ours was refused.
+	if snap := s.snap.Load(); snap != nil {
+		if k, ok := snap.lookup(kid, alg); ok {
+			return k, nil
+		}
+	}
 	return nil, s.unknown(kid, alg)
 }
 
