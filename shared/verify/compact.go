@@ -20,7 +20,6 @@ const maxDepth = 32
 // every segment has exactly one accepted spelling (RFC 7515 §2, §C).
 var b64 = base64.RawURLEncoding.Strict()
 
-
 // header is the part of the JOSE header we read. Members not listed here
 // (typ, cty, and in particular jwk, jku, x5u, x5c, x5t) are ignored: keys
 // come only from the issuer's configured key set, never from the token

@@ -3,6 +3,7 @@ package verify
 import (
 	"context"
 	"encoding/json"
+	"log/slog"
 	"maps"
 	"testing"
 	"time"
@@ -66,7 +67,7 @@ func tryAuthenticator(t testing.TB, webhook obj, entries ...obj) (*Authenticator
 	if err != nil {
 		t.Fatalf("config.Load: %v", err)
 	}
-	return New(context.Background(), cfg, Options{})
+	return New(context.Background(), cfg, Options{Logger: slog.New(slog.DiscardHandler)})
 }
 
 // claimsWith returns the usual valid claims (iat, nbf now; exp in 10
