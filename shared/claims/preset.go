@@ -59,13 +59,16 @@ func allowed(list []pattern, s string) bool {
 }
 
 func (c *compiler) preset(p *config.ServiceAccountPreset, cm *config.ClaimMappings, path, mappings *field.Path) {
-	for name, set := range map[string]bool{
-		"username": cm.Username.Claim != "" || cm.Username.Expression != "" || cm.Username.Prefix != nil,
-		"groups":   cm.Groups.Claim != "" || cm.Groups.Expression != "" || cm.Groups.Prefix != nil,
-		"uid":      cm.UID.Claim != "" || cm.UID.Expression != "",
+	for _, f := range []struct {
+		name string
+		set  bool
+	}{
+		{"username", cm.Username.Claim != "" || cm.Username.Expression != "" || cm.Username.Prefix != nil},
+		{"groups", cm.Groups.Claim != "" || cm.Groups.Expression != "" || cm.Groups.Prefix != nil},
+		{"uid", cm.UID.Claim != "" || cm.UID.Expression != ""},
 	} {
-		if set {
-			c.errs = append(c.errs, field.Invalid(mappings.Child(name), "", "may not be set with kubernetesServiceAccount"))
+		if f.set {
+			c.errs = append(c.errs, field.Invalid(mappings.Child(f.name), "", "may not be set with kubernetesServiceAccount"))
 		}
 	}
 	var prefix string
