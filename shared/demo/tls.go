@@ -21,13 +21,28 @@ const certLifetime = 24 * time.Hour
 // selfSigned makes a self-signed server certificate for host (plus
 // localhost, 127.0.0.1 and ::1), usable as its own CA.
 func selfSigned(host string) (tls.Certificate, []byte, error) {
+	certPEM, keyPEM, err := SelfSignedCertificate(host)
+	if err != nil {
+		return tls.Certificate{}, nil, err
+	}
+	cert, err := tls.X509KeyPair(certPEM, keyPEM)
+	if err != nil {
+		return tls.Certificate{}, nil, fmt.Errorf("demo: load certificate: %w", err)
+	}
+	return cert, certPEM, nil
+}
+
+// SelfSignedCertificate returns a fresh P-256 server certificate for host
+// (plus localhost, 127.0.0.1 and ::1), valid for a day and usable as its
+// own CA, and its private key, both PEM. Demo and test use only.
+func SelfSignedCertificate(host string) (certPEM, keyPEM []byte, err error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
-		return tls.Certificate{}, nil, fmt.Errorf("demo: generate TLS key: %w", err)
+		return nil, nil, fmt.Errorf("demo: generate TLS key: %w", err)
 	}
 	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
 	if err != nil {
-		return tls.Certificate{}, nil, fmt.Errorf("demo: certificate serial: %w", err)
+		return nil, nil, fmt.Errorf("demo: certificate serial: %w", err)
 	}
 	now := time.Now()
 	tmpl := &x509.Certificate{
@@ -51,17 +66,13 @@ func selfSigned(host string) (tls.Certificate, []byte, error) {
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
 	if err != nil {
-		return tls.Certificate{}, nil, fmt.Errorf("demo: create certificate: %w", err)
+		return nil, nil, fmt.Errorf("demo: create certificate: %w", err)
 	}
-	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
 	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
 	if err != nil {
-		return tls.Certificate{}, nil, fmt.Errorf("demo: encode TLS key: %w", err)
+		return nil, nil, fmt.Errorf("demo: encode TLS key: %w", err)
 	}
-	keyPEM := pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER})
-	cert, err := tls.X509KeyPair(certPEM, keyPEM)
-	if err != nil {
-		return tls.Certificate{}, nil, fmt.Errorf("demo: load certificate: %w", err)
-	}
-	return cert, certPEM, nil
+	certPEM = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+	keyPEM = pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER})
+	return certPEM, keyPEM, nil
 }
