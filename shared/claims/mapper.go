@@ -255,10 +255,11 @@ func (m *Mapper) mapUID(c map[string]any, act *activation) (string, *decision.Er
 	return s, nil
 }
 
-// mapExtra adds credential-id from a non-empty string jti, then each extra
-// mapping; a mapping that yields nothing sets no key.
+// mapExtra adds credential-id from a non-empty string jti (the preset
+// already did), then each extra mapping; a mapping that yields nothing
+// sets no key.
 func (m *Mapper) mapExtra(c map[string]any, act *activation, u *authenticationv1.UserInfo) *decision.Error {
-	if jti, _ := c["jti"].(string); jti != "" {
+	if jti, _ := c["jti"].(string); jti != "" && m.preset == nil {
 		if u.Extra == nil {
 			u.Extra = make(map[string]authenticationv1.ExtraValue, 1+len(m.extra))
 		}

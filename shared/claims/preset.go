@@ -107,7 +107,6 @@ func (c *compiler) patterns(entries []string, path *field.Path) []pattern {
 // mapUser builds, from the kubernetes.io claim, the user kube-apiserver's
 // service-account authenticator builds (serviceaccount.ServiceAccountInfo
 // UserInfo), with the preset's prefix on the username and the groups.
-// credential-id is added by the common extra step.
 func (p *saPreset) mapUser(c map[string]any, u *authenticationv1.UserInfo) *decision.Error {
 	k, ok := c[saClaim].(map[string]any)
 	if !ok {
@@ -149,15 +148,20 @@ func (p *saPreset) mapUser(c map[string]any, u *authenticationv1.UserInfo) *deci
 	u.Username = p.usernamePrefix + ns + ":" + name
 	u.UID = uid
 	u.Groups = []string{p.allGroup, p.namespaceGroups + ns}
-	p.podNodeExtra(u, pod, node)
+	jti, _ := c["jti"].(string)
+	p.extra(u, pod, node, jti)
 	return nil
 }
 
-// podNodeExtra adds pod-name and pod-uid (only both), node-name and
-// node-uid (only with a node name), sharing one backing array.
-func (p *saPreset) podNodeExtra(u *authenticationv1.UserInfo, pod, node [2]string) {
+// extra adds pod-name and pod-uid (only both), node-name and node-uid
+// (only with a node name) and credential-id (with a jti), sharing one
+// backing array.
+func (p *saPreset) extra(u *authenticationv1.UserInfo, pod, node [2]string, jti string) {
 	hasPod := pod[0] != "" && pod[1] != ""
 	n := 0
+	if jti != "" {
+		n++
+	}
 	if hasPod {
 		n += 2
 	}
@@ -171,7 +175,7 @@ func (p *saPreset) podNodeExtra(u *authenticationv1.UserInfo, pod, node [2]strin
 		return
 	}
 	vals := make([]string, 0, n)
-	u.Extra = make(map[string]authenticationv1.ExtraValue, n+1) // + credential-id
+	u.Extra = make(map[string]authenticationv1.ExtraValue, n)
 	add := func(key, v string) {
 		vals = append(vals, v)
 		u.Extra[key] = vals[len(vals)-1 : len(vals) : len(vals)]
@@ -185,6 +189,9 @@ func (p *saPreset) podNodeExtra(u *authenticationv1.UserInfo, pod, node [2]strin
 		if node[1] != "" {
 			add(nodeUIDKey, node[1])
 		}
+	}
+	if jti != "" {
+		add(credentialIDKey, "JTI="+jti)
 	}
 }
 
