@@ -128,5 +128,18 @@ func TestMapCELMappings(t *testing.T) {
 			claims: `{"email":"jane@example.com"}`,
 			want:   authenticationv1.UserInfo{Username: "jane", UID: "internal", Groups: []string{"jane", "example"}},
 		},
+		{
+			name: "regex functions with patterns from claims",
+			j: config.JWTAuthenticator{ClaimMappings: exprMappings(
+				`claims.sub.find(claims.p)`, `claims.sub.findAll(claims.p)`, "")},
+			claims: `{"sub":"a1b22c333","p":"[0-9]+"}`,
+			want:   authenticationv1.UserInfo{Username: "1", Groups: []string{"1", "22", "333"}},
+		},
+		{
+			name:   "regex pattern from a claim that does not compile",
+			j:      config.JWTAuthenticator{ClaimMappings: exprMappings(`claims.sub.find(claims.p)`, "", "")},
+			claims: `{"sub":"a","p":"("}`,
+			reason: decision.MappingFailed, msg: "username expression: Illegal regex: error parsing regexp: missing closing ): `(`",
+		},
 	})
 }

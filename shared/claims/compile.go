@@ -1,8 +1,6 @@
 package claims
 
 import (
-	"fmt"
-
 	"cel.dev/cel-go/cel"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
@@ -116,7 +114,8 @@ func (c *compiler) compile(env *cel.Env, expr string, path *field.Path, wantBool
 	}
 	prg, err := env.Program(ast, programOptions()...)
 	if err != nil {
-		c.errs = append(c.errs, field.InternalError(path, fmt.Errorf("program instantiation failed: %w", err)))
+		// For example a constant regex that does not compile.
+		c.errs = append(c.errs, field.Invalid(path, expr, "program instantiation failed: "+err.Error()))
 		return nil, nil
 	}
 	return &program{prg: prg, expr: expr}, ast

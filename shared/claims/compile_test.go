@@ -87,6 +87,13 @@ func TestCompileErrors(t *testing.T) {
 			want: []wantErr{{field.ErrorTypeInvalid, "jwt[0].claimMappings.username.expression", "undeclared reference to 'user'"}},
 		},
 		{
+			name: "invalid constant pattern in find",
+			j: config.JWTAuthenticator{ClaimMappings: config.ClaimMappings{
+				Username: config.PrefixedClaimOrExpression{Expression: `claims.sub.find("(")`},
+			}},
+			want: []wantErr{{field.ErrorTypeInvalid, "jwt[0].claimMappings.username.expression", "program instantiation failed: "}},
+		},
+		{
 			name: "invalid regex literal",
 			j: config.JWTAuthenticator{ClaimMappings: config.ClaimMappings{
 				Username: config.PrefixedClaimOrExpression{Expression: `claims.sub.matches("(") ? "a" : "b"`},

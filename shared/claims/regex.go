@@ -6,6 +6,7 @@ import (
 	"cel.dev/cel-go/cel"
 	"cel.dev/cel-go/common/types"
 	"cel.dev/cel-go/common/types/ref"
+	"cel.dev/cel-go/interpreter"
 )
 
 // kubeRegexLibrary declares kube-apiserver's regex CEL functions
@@ -41,46 +42,87 @@ func (regexLib) CompileOptions() []cel.EnvOption {
 	}
 }
 
-// ProgramOptions adds nothing.
-func (regexLib) ProgramOptions() []cel.ProgramOption { return nil }
+// ProgramOptions compiles constant patterns once, when the program is
+// built, as kube-apiserver does; a bad constant pattern fails there.
+func (regexLib) ProgramOptions() []cel.ProgramOption {
+	return []cel.ProgramOption{cel.OptimizeRegex(
+		&interpreter.RegexOptimization{Function: "find", RegexIndex: 1, Factory: compiledRegexCall(func(re *regexp.Regexp, args []ref.Val) ref.Val {
+			return findWith(re, args[0])
+		})},
+		&interpreter.RegexOptimization{Function: "findAll", RegexIndex: 1, Factory: compiledRegexCall(func(re *regexp.Regexp, args []ref.Val) ref.Val {
+			return findAllWith(re, args)
+		})},
+	)}
+}
 
-func regexFind(strVal, reVal ref.Val) ref.Val {
-	str, ok := strVal.(types.String)
-	if !ok {
-		return types.MaybeNoSuchOverloadErr(strVal)
+// compiledRegexCall builds a RegexOptimization factory: the pattern is
+// compiled once and impl receives it with the call's arguments.
+func compiledRegexCall(impl func(*regexp.Regexp, []ref.Val) ref.Val) func(interpreter.InterpretableCall, string) (interpreter.InterpretableCall, error) {
+	return func(call interpreter.InterpretableCall, pattern string) (interpreter.InterpretableCall, error) {
+		re, err := regexp.Compile(pattern)
+		if err != nil {
+			return nil, err
+		}
+		return interpreter.NewCall(call.ID(), call.Function(), call.OverloadID(), call.Args(), func(args ...ref.Val) ref.Val {
+			if len(args) < 2 || len(args) > 3 {
+				return types.NoSuchOverloadErr()
+			}
+			return impl(re, args)
+		}), nil
 	}
-	pattern, ok := reVal.(types.String)
+}
+
+// compilePattern compiles a pattern computed at run time.
+func compilePattern(v ref.Val) (*regexp.Regexp, ref.Val) {
+	pattern, ok := v.(types.String)
 	if !ok {
-		return types.MaybeNoSuchOverloadErr(reVal)
+		return nil, types.MaybeNoSuchOverloadErr(v)
 	}
 	re, err := regexp.Compile(string(pattern))
 	if err != nil {
-		return types.NewErr("Illegal regex: %v", err.Error())
+		return nil, types.NewErr("Illegal regex: %v", err.Error())
 	}
-	return types.String(re.FindString(string(str)))
+	return re, nil
+}
+
+func regexFind(strVal, reVal ref.Val) ref.Val {
+	re, errVal := compilePattern(reVal)
+	if errVal != nil {
+		return errVal
+	}
+	return findWith(re, strVal)
 }
 
 func regexFindAll(args ...ref.Val) ref.Val {
 	if len(args) < 2 || len(args) > 3 {
 		return types.NoSuchOverloadErr()
 	}
+	re, errVal := compilePattern(args[1])
+	if errVal != nil {
+		return errVal
+	}
+	return findAllWith(re, args)
+}
+
+func findWith(re *regexp.Regexp, strVal ref.Val) ref.Val {
+	str, ok := strVal.(types.String)
+	if !ok {
+		return types.MaybeNoSuchOverloadErr(strVal)
+	}
+	return types.String(re.FindString(string(str)))
+}
+
+// findAllWith is findAll(args[0], _, args[2] or -1).
+func findAllWith(re *regexp.Regexp, args []ref.Val) ref.Val {
 	str, ok := args[0].(types.String)
 	if !ok {
 		return types.MaybeNoSuchOverloadErr(args[0])
-	}
-	pattern, ok := args[1].(types.String)
-	if !ok {
-		return types.MaybeNoSuchOverloadErr(args[1])
 	}
 	n := types.Int(-1)
 	if len(args) == 3 {
 		if n, ok = args[2].(types.Int); !ok {
 			return types.MaybeNoSuchOverloadErr(args[2])
 		}
-	}
-	re, err := regexp.Compile(string(pattern))
-	if err != nil {
-		return types.NewErr("Illegal regex: %v", err.Error())
 	}
 	return types.NewStringList(types.DefaultTypeAdapter, re.FindAllString(string(str), int(n)))
 }
