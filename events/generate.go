@@ -157,6 +157,11 @@ jwt:
   - RS256
 `
 	write("config.yaml", cfg)
+	env, _ := json.MarshalIndent(map[string]map[string]string{"TokenReviewFunction": {"TOKENREVIEW_CONFIG": cfg}}, "", "  ")
+	if err := os.MkdirAll(filepath.Join(dir, "sam"), 0o755); err != nil {
+		log.Fatal(err)
+	}
+	write("sam/env.json", string(env)+"\n")
 }
 
 func write(name, content string) {
