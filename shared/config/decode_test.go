@@ -51,6 +51,7 @@ func TestStrictDecoding(t *testing.T) {
 		{"duplicate JSON fields", `{"apiVersion":"apiserver.config.k8s.io/v1","kind":"AuthenticationConfiguration","jwt":[{"issuer":{"url":"https://i.example.com","url":"https://j.example.com","audiences":["a"]},"claimMappings":{"username":{"claim":"sub","prefix":""}}}]}`, []string{
 			"jwt[0].issuer.url: Duplicate value: field appears more than once (lines 1 and 1)"}},
 		{"null leaves a field unset", kubeHead + "anonymous: null\njwt:\n" + entry, nil},
+		{"null jwks is unset", webhookDoc("webhook: null", `- {issuer: {url: "https://i.example.com", audiences: [a], jwks: null, discoveryURL: "https://d.example.com/x"}, `+okMapping+`}`), nil},
 		{"empty", " \n", []string{"plain: empty configuration"}},
 		{"not an object", "- a\n- b\n", []string{"plain: configuration must be a YAML or JSON object with apiVersion, kind and jwt"}},
 		{"not YAML", "a: [b\n", []string{"plain: parse configuration: yaml: line 1: did not find expected ',' or ']'"}},

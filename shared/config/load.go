@@ -140,7 +140,8 @@ func normalize(c *Config) {
 		j.UserValidationRules = nilIfEmpty(j.UserValidationRules)
 		j.ClaimMappings.Extra = nilIfEmpty(j.ClaimMappings.Extra)
 		j.Algorithms = nilIfEmpty(j.Algorithms)
-		if len(j.Issuer.JWKS) == 0 {
+		// jwks: null means unset, like every other null.
+		if t := bytes.TrimSpace(j.Issuer.JWKS); len(t) == 0 || string(t) == "null" {
 			j.Issuer.JWKS = nil
 		}
 		if sa := j.KubernetesServiceAccount; sa != nil {

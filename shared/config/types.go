@@ -12,8 +12,10 @@
 //     service-account preset, key refresh policy and the webhook's own
 //     settings.
 //
-// The extension fields are rejected in an AuthenticationConfiguration, so a
-// kube file never silently means something kube-apiserver would not.
+// The extension fields (struct tag tokenreview:"extension") are rejected in
+// an AuthenticationConfiguration, so a kube file never silently means
+// something kube-apiserver would not. docs/configuration.md is the field
+// reference.
 package config
 
 import (
