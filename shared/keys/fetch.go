@@ -82,8 +82,6 @@ func newClient(caPEM string, timeout time.Duration) (*http.Client, error) {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.Proxy = http.ProxyFromEnvironment
 	tr.TLSClientConfig = tlsConf
-	tr.TLSHandshakeTimeout = timeout
-	tr.ResponseHeaderTimeout = timeout
 	return &http.Client{
 		Transport: tr,
 		Timeout:   timeout,
