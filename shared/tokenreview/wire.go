@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 
 	"github.com/tokenreview/webhook/shared/decision"
@@ -56,32 +57,21 @@ func decodeReview(body []byte, pathVersion string) (review, error) {
 	if len(body) == 0 {
 		return review{}, errors.New("request body is empty; expected a TokenReview")
 	}
-	var tm metav1.TypeMeta
-	if err := utiljson.Unmarshal(body, &tm); err != nil {
-		return review{}, fmt.Errorf("request body is not a valid JSON object: %s", jsonProblem(err))
+	// v1 and v1beta1 TokenReviews have the same JSON shape (the versions
+	// differ only in Go type names), so one decode reads either; the
+	// version is then checked from the decoded TypeMeta.
+	var tr authenticationv1.TokenReview
+	if err := utiljson.Unmarshal(body, &tr); err != nil {
+		return review{}, decodeError(err)
 	}
-	if tm.Kind != "" && tm.Kind != Kind {
-		return review{}, fmt.Errorf("kind %q is not supported; expected %q", tm.Kind, Kind)
+	if tr.Kind != "" && tr.Kind != Kind {
+		return review{}, fmt.Errorf("kind %q is not supported; expected %q", tr.Kind, Kind)
 	}
-	version, err := pickVersion(tm.APIVersion, pathVersion)
+	version, err := pickVersion(tr.APIVersion, pathVersion)
 	if err != nil {
 		return review{}, err
 	}
-	rv := review{apiVersion: version}
-	switch version {
-	case APIVersionV1:
-		var tr authenticationv1.TokenReview
-		if err := utiljson.Unmarshal(body, &tr); err != nil {
-			return review{}, fmt.Errorf("request body is not a valid %s TokenReview: %s", version, jsonProblem(err))
-		}
-		rv.token, rv.audiences = tr.Spec.Token, tr.Spec.Audiences
-	default:
-		var tr authenticationv1beta1.TokenReview
-		if err := utiljson.Unmarshal(body, &tr); err != nil {
-			return review{}, fmt.Errorf("request body is not a valid %s TokenReview: %s", version, jsonProblem(err))
-		}
-		rv.token, rv.audiences = tr.Spec.Token, tr.Spec.Audiences
-	}
+	rv := review{apiVersion: version, token: tr.Spec.Token, audiences: tr.Spec.Audiences}
 	if rv.token == "" {
 		return review{}, errors.New("spec.token is required and must not be empty")
 	}
@@ -105,20 +95,27 @@ func pickVersion(bodyVersion, pathVersion string) (string, error) {
 	return "", fmt.Errorf("apiVersion %q is not supported; expected %q or %q", bodyVersion, APIVersionV1, APIVersionV1beta1)
 }
 
-// jsonProblem describes a decoding error for the caller. The decoder's
+// typeErr matches the decoder's type errors, e.g. "cannot unmarshal
+// number into Go struct field TokenReviewSpec.spec.token of type string".
+var typeErr = regexp.MustCompile(`^cannot unmarshal (\S+) into Go (?:struct field \w+\.(\S+)|value) of type (\S+)$`)
+
+// decodeError words a decoding error for the caller. The decoder's
 // messages (sigs.k8s.io/json, kube-apiserver's own) name positions, fields
 // and types, at most one character of the input, never a value, so they
 // cannot quote the token; they are still capped in length.
-func jsonProblem(err error) string {
+func decodeError(err error) error {
 	msg := strings.TrimPrefix(err.Error(), "json: ")
-	if strings.HasPrefix(msg, "cannot unmarshal ") && strings.Contains(msg, " into Go value of type ") {
-		kind, _, _ := strings.Cut(strings.TrimPrefix(msg, "cannot unmarshal "), " ")
-		return "expected a JSON object, got " + kind
+	if m := typeErr.FindStringSubmatch(msg); m != nil {
+		if m[2] == "" {
+			return fmt.Errorf("request body must be a JSON object, got %s", m[1])
+		}
+		field := strings.TrimPrefix(m[2], "TypeMeta.")
+		return fmt.Errorf("request body is not a valid TokenReview: %s must be of type %s, got %s", field, m[3], m[1])
 	}
 	if len(msg) > 200 {
 		msg = msg[:200] + "..."
 	}
-	return msg
+	return fmt.Errorf("request body is not valid JSON: %s", msg)
 }
 
 // encodeReview renders the answer in the version asked.
