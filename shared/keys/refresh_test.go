@@ -24,7 +24,7 @@ func TestUnknownKidFetchesOnceThenRateLimited(t *testing.T) {
 	h.clock.advance(h.set.minRefresh - time.Second)
 	begin := time.Now()
 	mustErr(t, h.set, "nope-2", "RS256", ErrUnknownKey)
-	if d := time.Since(begin); d > 100*time.Millisecond {
+	if d := time.Since(begin); d > 500*time.Millisecond {
 		t.Fatalf("refused refresh took %v", d)
 	}
 	wantFetches(t, h.srv, 2)
@@ -158,7 +158,7 @@ func TestAgeRefreshInBackground(t *testing.T) {
 	old, next := testissuer.NewKey("ES256"), testissuer.NewKey("ES256")
 	h := start(t, old)
 	h.srv.SetKeys(old, next)
-	h.srv.SetDelay(300 * time.Millisecond)
+	h.srv.SetDelay(time.Second)
 
 	h.clock.advance(h.set.refresh - time.Second)
 	mustKey(t, h.set, old.Kid, "ES256", old.Public())
@@ -168,7 +168,7 @@ func TestAgeRefreshInBackground(t *testing.T) {
 	begin := time.Now()
 	mustKey(t, h.set, old.Kid, "ES256", old.Public()) // served at once, refresh behind
 	mustKey(t, h.set, old.Kid, "ES256", old.Public()) // no second refresh
-	if d := time.Since(begin); d > 150*time.Millisecond {
+	if d := time.Since(begin); d > 500*time.Millisecond {
 		t.Fatalf("an old-keys lookup waited %v for the refresh", d)
 	}
 	eventually(t, "the background refresh", func() bool { return h.set.Stats().Keys == 2 })
