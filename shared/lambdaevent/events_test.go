@@ -72,7 +72,7 @@ func readTable(t *testing.T) map[string]documented {
 
 // eventsHandler builds the function's handler the way main does: the real
 // verifier and endpoint policy from events/config.yaml.
-func eventsHandler(t *testing.T, observe func(context.Context, tokenreview.Event)) *Handler {
+func eventsHandler(t testing.TB, observe func(context.Context, tokenreview.Event)) *Handler {
 	t.Helper()
 	cfg, err := config.LoadFile(filepath.Join(eventsDir, "config.yaml"))
 	if err != nil {

@@ -260,3 +260,19 @@ func TestWriteHTTP(t *testing.T) {
 		t.Errorf("%d %q", rec.Code, rec.Body.String())
 	}
 }
+
+// BenchmarkInvokeHTTPAPI measures one HTTP API invocation end to end with
+// the real verifier (RS256) on the committed sample event.
+func BenchmarkInvokeHTTPAPI(b *testing.B) {
+	h := eventsHandler(b, nil)
+	payload, err := os.ReadFile(filepath.Join(eventsDir, "http-api.json"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := h.Invoke(context.Background(), payload); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
