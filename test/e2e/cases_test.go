@@ -15,6 +15,7 @@ import (
 	authenticationv1 "k8s.io/api/authentication/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
 )
 
 const credentialIDKey = "authentication.kubernetes.io/credential-id"
@@ -78,13 +79,21 @@ func (e *env) reviewCases(t *testing.T, a *apiserver) {
 	}
 }
 
+// present records token's signature (see expectNoTokenLogged) and returns
+// a client of A authenticating with it.
+func (e *env) present(t *testing.T, a *apiserver, token string) *kubernetes.Clientset {
+	t.Helper()
+	e.presented = append(e.presented, token[strings.LastIndexByte(token, '.')+1:])
+	return a.bearerClient(t, token)
+}
+
 // expectUser presents token to A as a bearer and checks the user A's
 // SelfSubjectReview reports, and that the webhook counted exactly one
 // authenticated review for it.
 func (e *env) expectUser(t *testing.T, a *apiserver, token string, want authenticationv1.UserInfo) {
 	t.Helper()
 	before := e.hook.metrics(t)
-	ssr, err := a.bearerClient(t, token).AuthenticationV1().SelfSubjectReviews().Create(context.Background(), &authenticationv1.SelfSubjectReview{}, metav1.CreateOptions{})
+	ssr, err := e.present(t, a, token).AuthenticationV1().SelfSubjectReviews().Create(context.Background(), &authenticationv1.SelfSubjectReview{}, metav1.CreateOptions{})
 	if err != nil {
 		t.Fatalf("SelfSubjectReview: %v (webhook log %s)", err, e.hook.logPath)
 	}
@@ -103,7 +112,7 @@ func (e *env) expectUser(t *testing.T, a *apiserver, token string, want authenti
 func (e *env) expectRefused(t *testing.T, a *apiserver, token, reason string) {
 	t.Helper()
 	before := e.hook.metrics(t)
-	ssr, err := a.bearerClient(t, token).AuthenticationV1().SelfSubjectReviews().Create(context.Background(), &authenticationv1.SelfSubjectReview{}, metav1.CreateOptions{})
+	ssr, err := e.present(t, a, token).AuthenticationV1().SelfSubjectReviews().Create(context.Background(), &authenticationv1.SelfSubjectReview{}, metav1.CreateOptions{})
 	if !apierrors.IsUnauthorized(err) {
 		t.Fatalf("SelfSubjectReview: got user %v, error %v; want 401 Unauthorized", ssr, err)
 	}
@@ -117,7 +126,7 @@ func (e *env) expectRefused(t *testing.T, a *apiserver, token, reason string) {
 // name: get in "apps" is allowed, in "other" forbidden.
 func (e *env) expectRBAC(t *testing.T, a *apiserver, token string) {
 	t.Helper()
-	c := a.bearerClient(t, token)
+	c := e.present(t, a, token)
 	cm, err := c.CoreV1().ConfigMaps("apps").Get(context.Background(), "settings", metav1.GetOptions{})
 	if err != nil {
 		t.Fatalf("get apps/settings as %s: %v", readerUser(), err)

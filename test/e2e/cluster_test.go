@@ -65,7 +65,7 @@ type apiserverSpec struct {
 	// keys published in the JWKS and accepted (signingKey included).
 	signingKey *saKey
 	verifyKeys []*saKey
-	// audiences is --api-audiences.
+	// audiences is --api-audiences (default: the issuer).
 	audiences []string
 	// extra flags (the webhook ones for cluster A).
 	extra []string
@@ -108,8 +108,10 @@ func startAPIServer(t *testing.T, pki *ca, spec apiserverSpec) *apiserver {
 		"--authorization-mode=RBAC",
 		"--endpoint-reconciler-type=none", // 127.0.0.1 is not a valid endpoint address
 		"--enable-priority-and-fairness=false",
-		"--api-audiences=" + strings.Join(spec.audiences, ","),
 		"--v=2",
+	}
+	if len(spec.audiences) > 0 {
+		args = append(args, "--api-audiences="+strings.Join(spec.audiences, ","))
 	}
 	args = append(args, spec.extra...)
 	p := start(t, spec.name, bins.kubeAPIServer, args...)

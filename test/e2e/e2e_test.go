@@ -3,6 +3,8 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -45,6 +47,9 @@ type env struct {
 	hookKubeconfig string
 	// readerUID is the UID of team-a/reader in cluster B.
 	readerUID string
+	// presented holds the signature of every token shown to the webhook,
+	// to check that no log holds one.
+	presented []string
 	// lastKeyMiss is when a token with a kid B never published last made
 	// the webhook refetch B's keys (the rate limit counts from there).
 	lastKeyMiss time.Time
@@ -66,9 +71,11 @@ func TestEndToEnd(t *testing.T) {
 	var a *apiserver
 	for _, version := range []string{"v1beta1", "v1"} {
 		a = e.startClusterA(t, version)
+		mark := e.hook.logSize(t)
 		if !t.Run("webhook-"+version, func(t *testing.T) { e.reviewCases(t, a) }) {
 			return
 		}
+		e.expectVersion(t, mark, "authentication.k8s.io/"+version)
 		if version != "v1" {
 			if err := a.stop(); err != nil {
 				t.Fatalf("stop %s: %v", a.name, err)
@@ -76,6 +83,7 @@ func TestEndToEnd(t *testing.T) {
 		}
 	}
 	t.Run("key-rotation", func(t *testing.T) { e.rotateB(t, a) })
+	e.expectNoTokenLogged(t)
 	t.Logf("scenario took %s", time.Since(began).Round(time.Second))
 }
 
@@ -230,4 +238,37 @@ func (e *env) grantReader(t *testing.T, a *apiserver) {
 // readerUser is the username A must see for B's team-a/reader.
 func readerUser() string {
 	return fmt.Sprintf("%ssystem:serviceaccount:%s:%s", saPrefix, allowedNS, readerSA)
+}
+
+// expectVersion checks that every review the webhook logged since mark was
+// a TokenReview of apiVersion (what A's --authentication-token-webhook-version
+// selects; v1beta1 is kube-apiserver's default) and that there was one.
+func (e *env) expectVersion(t *testing.T, mark int64, apiVersion string) {
+	t.Helper()
+	recs := e.hook.reviewsSince(t, mark)
+	if len(recs) == 0 {
+		t.Fatalf("the webhook logged no review (log %s)", e.hook.logPath)
+	}
+	for _, r := range recs {
+		if r["api_version"] != apiVersion {
+			t.Fatalf("the webhook received a TokenReview %v, want %s: %v", r["api_version"], apiVersion, r)
+		}
+	}
+	t.Logf("%d reviews, all %s", len(recs), apiVersion)
+}
+
+// expectNoTokenLogged checks that no process log holds the signature of a
+// token presented during the run (tokens must never be logged).
+func (e *env) expectNoTokenLogged(t *testing.T) {
+	t.Helper()
+	data, err := os.ReadFile(e.hook.logPath)
+	if err != nil {
+		t.Fatalf("read webhook log: %v", err)
+	}
+	for _, sig := range e.presented {
+		if strings.Contains(string(data), sig) {
+			t.Fatalf("the webhook log %s contains a token signature", e.hook.logPath)
+		}
+	}
+	t.Logf("none of the %d presented tokens appears in the webhook log", len(e.presented))
 }

@@ -44,7 +44,7 @@ func TestMain(m *testing.M) {
 }
 
 // build compiles kube-apiserver and etcd from this test module and the
-// webhook from the repository root, into test/.bin.
+// webhook from the repository root (or $E2E_WEBHOOK_SRC), into test/.bin.
 func build() (binaries, error) {
 	wd, err := os.Getwd() // test/e2e
 	if err != nil {
@@ -52,6 +52,11 @@ func build() (binaries, error) {
 	}
 	testRoot := filepath.Dir(wd)
 	repoRoot := filepath.Dir(testRoot)
+	if dir := os.Getenv("E2E_WEBHOOK_SRC"); dir != "" {
+		// Another checkout of the repository (a branch under review).
+		repoRoot = dir
+		fmt.Fprintln(os.Stderr, "e2e: building the webhook from", dir)
+	}
 	binDir := filepath.Join(testRoot, ".bin")
 	b := binaries{
 		kubeAPIServer: filepath.Join(binDir, "kube-apiserver"),

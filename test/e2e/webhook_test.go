@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -71,7 +72,7 @@ func (w *webhook) kubeconfig(bearer string) []byte {
 		"kind":            "Config",
 		"current-context": "webhook",
 		"clusters": []any{map[string]any{"name": "tokenreview", "cluster": map[string]any{
-			"server":                     w.url + "/apis/authentication.k8s.io/v1/tokenreviews",
+			"server":                     w.url + "/tokenreview", // the webhook path: any TokenReview version
 			"certificate-authority-data": w.caPEM,
 		}}},
 		"users":    []any{map[string]any{"name": "apiserver", "user": map[string]any{"token": bearer}}},
@@ -133,4 +134,32 @@ func keyFetchSeries(issuer string) string {
 // ("none" for an authenticated review).
 func reviewSeries(outcome, reason string) string {
 	return fmt.Sprintf("tokenreview_reviews_total{outcome=%q,reason=%q}", outcome, reason)
+}
+
+// logSize is the current size of the webhook's log, a mark for reviews.
+func (w *webhook) logSize(t *testing.T) int64 {
+	t.Helper()
+	fi, err := os.Stat(w.logPath)
+	if err != nil {
+		t.Fatalf("stat webhook log: %v", err)
+	}
+	return fi.Size()
+}
+
+// reviewsSince returns the "review" records the webhook logged (one JSON
+// object per line) after the mark from logSize.
+func (w *webhook) reviewsSince(t *testing.T, mark int64) []map[string]any {
+	t.Helper()
+	data, err := os.ReadFile(w.logPath)
+	if err != nil {
+		t.Fatalf("read webhook log: %v", err)
+	}
+	var out []map[string]any
+	for _, line := range strings.Split(string(data[mark:]), "\n") {
+		var rec map[string]any
+		if json.Unmarshal([]byte(line), &rec) == nil && rec["msg"] == "review" {
+			out = append(out, rec)
+		}
+	}
+	return out
 }
