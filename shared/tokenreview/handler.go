@@ -166,8 +166,8 @@ func (h *Handler) serve(ctx context.Context, req Request, ev *Event) Response {
 		return unauthorized(err)
 	}
 	if req.Method != http.MethodPost {
-		ev.Problem = "method " + req.Method + " not allowed"
-		return methodNotAllowed(req.Method)
+		ev.Problem = "method " + short(req.Method) + " not allowed"
+		return methodNotAllowed(short(req.Method))
 	}
 	if len(req.Body) > MaxBodyBytes {
 		ev.Problem = fmt.Sprintf("body of %d bytes exceeds %d", len(req.Body), MaxBodyBytes)

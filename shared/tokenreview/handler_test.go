@@ -222,6 +222,7 @@ func TestRefusals(t *testing.T) {
 		{"audiences of the wrong type", post("/tokenreview", `{"spec":{"token":"x","audiences":"a"}}`), 400, "BadRequest", "request body is not a valid TokenReview: spec.audiences must be of type []string, got string"},
 		{"JSON string", post("/tokenreview", `"tok.en.sig"`), 400, "BadRequest", "request body must be a JSON object, got string"},
 		{"trailing garbage", post("/tokenreview", v1Body+`x`), 400, "BadRequest", "request body is not valid JSON: invalid character 'x' after top-level value"},
+		{"long kind is cut", post("/tokenreview", `{"kind":"`+strings.Repeat("K", 100)+`","spec":{"token":"x"}}`), 400, "BadRequest", `kind "` + strings.Repeat("K", 64) + `..." is not supported; expected "TokenReview"`},
 		{"case-sensitive field names", post("/tokenreview", `{"kind":"TokenReview","apiVersion":"authentication.k8s.io/v1","Spec":{"Token":"x"}}`), 400, "BadRequest", "spec.token is required and must not be empty"},
 		{"null body", post("/tokenreview", `null`), 400, "BadRequest", "spec.token is required and must not be empty"},
 	}

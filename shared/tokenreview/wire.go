@@ -65,7 +65,7 @@ func decodeReview(body []byte, pathVersion string) (review, error) {
 		return review{}, decodeError(err)
 	}
 	if tr.Kind != "" && tr.Kind != Kind {
-		return review{}, fmt.Errorf("kind %q is not supported; expected %q", tr.Kind, Kind)
+		return review{}, fmt.Errorf("kind %q is not supported; expected %q", short(tr.Kind), Kind)
 	}
 	version, err := pickVersion(tr.APIVersion, pathVersion)
 	if err != nil {
@@ -82,7 +82,7 @@ func decodeReview(body []byte, pathVersion string) (review, error) {
 func pickVersion(bodyVersion, pathVersion string) (string, error) {
 	if pathVersion != "" {
 		if bodyVersion != "" && bodyVersion != pathVersion {
-			return "", fmt.Errorf("apiVersion %q in the body does not match %q of the request path", bodyVersion, pathVersion)
+			return "", fmt.Errorf("apiVersion %q in the body does not match %q of the request path", short(bodyVersion), pathVersion)
 		}
 		return pathVersion, nil
 	}
@@ -92,7 +92,17 @@ func pickVersion(bodyVersion, pathVersion string) (string, error) {
 	case APIVersionV1, APIVersionV1beta1:
 		return bodyVersion, nil
 	}
-	return "", fmt.Errorf("apiVersion %q is not supported; expected %q or %q", bodyVersion, APIVersionV1, APIVersionV1beta1)
+	return "", fmt.Errorf("apiVersion %q is not supported; expected %q or %q", short(bodyVersion), APIVersionV1, APIVersionV1beta1)
+}
+
+// short caps a caller-supplied value quoted in a message, so that an
+// oversized field cannot inflate answers and log lines.
+func short(s string) string {
+	const limit = 64
+	if len(s) <= limit {
+		return s
+	}
+	return s[:limit] + "..."
 }
 
 // typeErr matches the decoder's type errors, e.g. "cannot unmarshal
