@@ -77,6 +77,7 @@ func (e *env) reviewCases(t *testing.T, a *apiserver) {
 	for _, d := range denials {
 		t.Run("refused/"+d.name, func(t *testing.T) { e.expectRefused(t, a, d.token(t), d.reason) })
 	}
+	t.Run("repeat", func(t *testing.T) { e.repeatCases(t, a) })
 }
 
 // present records token's signature (see expectNoTokenLogged) and returns

@@ -66,6 +66,7 @@ func TestEndToEnd(t *testing.T) {
 	e := &env{pki: newCA(t)}
 	e.startClusterB(t)
 	e.startWebhook(t)
+	t.Run("endpoint-authentication", e.expectEndpointAuth)
 	e.etcdA = startEtcd(t, "etcd-a")
 
 	var a *apiserver

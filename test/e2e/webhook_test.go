@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -47,7 +48,7 @@ func startWebhook(t *testing.T, pki *ca, cfg map[string]any) *webhook {
 		proc:   p,
 		url:    url127(port),
 		caPEM:  pki.certPEM,
-		client: &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: pki.adminTLS(t)}},
+		client: &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pki.pool(), MinVersion: tls.VersionTLS12}}},
 	}
 	p.waitFor(t, 30*time.Second, func() error { return httpOK(w.client, w.url+"/readyz") })
 	return w
