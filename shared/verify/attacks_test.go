@@ -179,18 +179,19 @@ func TestReviewCrossIssuerKid(t *testing.T) {
 	}
 }
 
-// TestReviewPayloadDepth: 32 levels of nesting are accepted, 33 refused.
-func TestReviewPayloadDepth(t *testing.T) {
+// TestParseDepth: 32 levels of nesting are accepted, 33 refused; brackets
+// inside strings do not count.
+func TestParseDepth(t *testing.T) {
 	for _, tc := range []struct {
 		levels int
-		ok     bool
-	}{{32, true}, {33, false}} { // the payload object itself is level 1
-		p := []byte(`{"a":` + strings.Repeat(`{"b":`, tc.levels-1) + `1` + strings.Repeat("}", tc.levels-1) + `}`)
-		if got := tooDeep(p, maxDepth); got == tc.ok {
-			t.Errorf("%d levels: tooDeep = %v", tc.levels, got)
+		err    error
+	}{{32, nil}, {33, errJSONDepth}} { // the top-level object is level 1
+		p := []byte(`{"a":` + strings.Repeat(`[`, tc.levels-1) + `1` + strings.Repeat("]", tc.levels-1) + `}`)
+		if _, err := parseObject(p); err != tc.err {
+			t.Errorf("%d levels: err = %v, want %v", tc.levels, err, tc.err)
 		}
 	}
-	if tooDeep([]byte(`{"s":"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\"[[[["}`), 2) {
-		t.Error("brackets inside strings were counted")
+	if _, err := parseObject([]byte(`{"s":"` + strings.Repeat("[{", 40) + `"}`)); err != nil {
+		t.Errorf("brackets inside a string: %v", err)
 	}
 }

@@ -2,55 +2,19 @@ package verify
 
 import (
 	"encoding/base64"
-	"errors"
 	"strings"
 	"unsafe"
-
-	"github.com/go-json-experiment/json"
-	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/tokenreview/webhook/shared/decision"
 )
 
-// maxDepth bounds the nesting of the payload (and header) JSON. Real claims
+// maxDepth bounds the nesting of the header and payload JSON. Real claims
 // sets nest two or three levels; kube's service-account claim nests three.
 const maxDepth = 32
 
 // b64 is base64url without padding, rejecting non-zero trailing bits so that
 // every segment has exactly one accepted spelling (RFC 7515 §2, §C).
 var b64 = base64.RawURLEncoding.Strict()
-
-// header is the part of the JOSE header we read. Members not listed here
-// (typ, cty, and in particular jwk, jku, x5u, x5c, x5t) are ignored: keys
-// come only from the issuer's configured key set, never from the token
-// (RFC 8725 §3.10). They still take part in the duplicate-name check.
-type header struct {
-	Alg  strictString   `json:"alg"`
-	Kid  strictString   `json:"kid"`
-	Crit jsontext.Value `json:"crit"`
-}
-
-// strictString is a JSON member that, when present, must be a JSON string:
-// unlike a plain string field it refuses null.
-type strictString struct {
-	set bool
-	s   string
-}
-
-// UnmarshalJSONFrom implements json.UnmarshalerFrom.
-func (v *strictString) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
-	tok, err := dec.ReadToken()
-	if err != nil {
-		return err
-	}
-	if tok.Kind() != '"' {
-		return errNotString
-	}
-	v.set, v.s = true, tok.String()
-	return nil
-}
-
-var errNotString = decision.Deny(decision.Malformed, "header member must be a string")
 
 // compact is a token split into its parts. Nothing in it may be put in a
 // message except alg and kid, which are public header values.
@@ -61,8 +25,9 @@ type compact struct {
 	alg, kid     string
 }
 
-// splitCompact checks the size and shape of the compact serialization and
-// decodes its three segments, strictly, into one buffer. It reads no JSON.
+// splitCompact checks the size and shape of the compact serialization,
+// decodes its three segments, strictly, into one buffer, and reads the
+// protected header. The payload is only decoded, not parsed.
 func splitCompact(token string, limit int) (compact, *decision.Error) {
 	var c compact
 	if len(token) > limit {
@@ -106,22 +71,25 @@ func splitCompact(token string, limit int) (compact, *decision.Error) {
 		return c, errEncoding
 	}
 	c.signingInput, c.payload, c.sig = token[:d2], pb, sb
-	var hd header
-	if tooDeep(hb, maxDepth) {
-		return c, decision.Deny(decision.Malformed, "header JSON nests deeper than %d levels", maxDepth)
-	}
-	if err := json.Unmarshal(hb, &hd); err != nil {
-		return c, decision.Deny(decision.Malformed, "header is not a valid JSON object with unique string members alg and kid: %s", jsonErrorKind(err))
+	hd, err := parseHeader(hb)
+	if err != nil {
+		return c, decision.Deny(decision.Malformed, "header is not a valid JSON object: %v", err)
 	}
 	switch {
-	case !hd.Alg.set || hd.Alg.s == "":
-		return c, decision.Deny(decision.Malformed, "header has no alg")
-	case hd.Crit != nil:
+	case !hd.algIsString || hd.alg == "":
+		return c, decision.Deny(decision.Malformed, "header has no alg string")
+	case hd.hasKid && !hd.kidIsString:
+		return c, decision.Deny(decision.Malformed, "header kid is not a string")
+	case hd.hasCrit:
 		// RFC 7515 §4.1.11: a recipient must reject a token whose crit
 		// lists an extension it does not understand; we understand none.
 		return c, decision.Deny(decision.Malformed, "header has crit, and no critical extension is supported")
 	}
-	c.alg, c.kid = hd.Alg.s, hd.Kid.s
+	// Other members (typ, cty, and in particular jwk, jku, x5u, x5c, x5t)
+	// are ignored: keys come only from the issuer's configured key set,
+	// never from the token (RFC 8725 §3.10). They still took part in the
+	// duplicate-name check.
+	c.alg, c.kid = hd.alg, hd.kid
 	return c, nil
 }
 
@@ -145,67 +113,9 @@ func decodeSegment(dst []byte, s string) ([]byte, bool) {
 // float64, as claims.Map expects; duplicate names, invalid UTF-8, nesting
 // deeper than maxDepth and anything but an object are refused.
 func decodeClaims(payload []byte) (map[string]any, *decision.Error) {
-	var m map[string]any
-	if len(payload) == 0 || payload[0] != '{' {
-		// Leading whitespace is valid JSON but no issuer emits it; refusing
-		// it keeps "must be an object" a one-byte check.
-		return nil, decision.Deny(decision.Malformed, "payload is not a JSON object")
-	}
-	if tooDeep(payload, maxDepth) {
-		return nil, decision.Deny(decision.Malformed, "payload JSON nests deeper than %d levels", maxDepth)
-	}
-	if err := json.Unmarshal(payload, &m); err != nil {
-		return nil, decision.Deny(decision.Malformed, "payload is not a valid JSON object: %s", jsonErrorKind(err))
+	m, err := parseObject(payload)
+	if err != nil {
+		return nil, decision.Deny(decision.Malformed, "payload is not a valid JSON object: %v", err)
 	}
 	return m, nil
-}
-
-// jsonErrorKind describes a JSON error without quoting the input: the
-// library's messages may contain fragments of the decoded segment.
-func jsonErrorKind(err error) string {
-	switch {
-	case errors.Is(err, jsontext.ErrDuplicateName):
-		return "duplicate member name"
-	case errors.Is(err, errNotString):
-		return "member is not a string"
-	}
-	var sem *json.SemanticError
-	if errors.As(err, &sem) {
-		return "unexpected JSON type"
-	}
-	return "syntax error"
-}
-
-// tooDeep reports whether the JSON text b opens more than limit nested
-// objects or arrays. go-json-experiment's own limit (10000) is not
-// configurable in this version, so a linear pre-scan enforces ours before
-// the decoder builds anything. It only tracks strings and escapes; the
-// decoder still validates the syntax.
-func tooDeep(b []byte, limit int) bool {
-	depth := 0
-	inString := false
-	for i := 0; i < len(b); i++ {
-		c := b[i]
-		if inString {
-			switch c {
-			case '\\':
-				i++ // the escaped byte cannot end the string
-			case '"':
-				inString = false
-			}
-			continue
-		}
-		switch c {
-		case '"':
-			inString = true
-		case '{', '[':
-			depth++
-			if depth > limit {
-				return true
-			}
-		case '}', ']':
-			depth--
-		}
-	}
-	return false
 }
