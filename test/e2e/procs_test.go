@@ -76,7 +76,7 @@ func start(t *testing.T, name, bin string, args ...string) *proc {
 			t.Errorf("stop %s: %v", name, err)
 		}
 		if t.Failed() {
-			t.Logf("tail of %s:\n%s", p.logPath, p.tail(40))
+			t.Logf("tail of %s:\n%s", p.logPath, p.tail(20))
 		}
 	})
 	return p
