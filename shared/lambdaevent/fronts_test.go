@@ -276,3 +276,24 @@ func BenchmarkInvokeHTTPAPI(b *testing.B) {
 		}
 	}
 }
+
+// FuzzInvoke feeds arbitrary payloads to the Lambda handler: it must never
+// return a Lambda error or panic, and must always answer JSON.
+func FuzzInvoke(f *testing.F) {
+	files, _ := filepath.Glob(filepath.Join(eventsDir, "*.json"))
+	for _, name := range files {
+		if b, err := os.ReadFile(name); err == nil && len(b) < 1<<16 {
+			f.Add(b)
+		}
+	}
+	h := eventsHandler(f, nil)
+	f.Fuzz(func(t *testing.T, payload []byte) {
+		out, err := h.Invoke(context.Background(), payload)
+		if err != nil {
+			t.Fatalf("Lambda error: %v", err)
+		}
+		if !json.Valid(out) {
+			t.Fatalf("answer is not JSON: %q", out)
+		}
+	})
+}
