@@ -7,6 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 pkg=./functions/tokenreview
 mkdir -p build
+printf "*\n" >build/.gitignore # build output is never committed
 for arch in ${ARCHES:-arm64 amd64}; do
 	out="build/${arch}/bootstrap"
 	echo "+ CGO_ENABLED=0 GOOS=linux GOARCH=${arch} go build -tags lambda.norpc -trimpath -ldflags='-s -w' -o ${out} ${pkg}" >&2
