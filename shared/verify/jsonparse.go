@@ -480,6 +480,9 @@ func (p *parser) headerMember(name string, h *joseHeader) error {
 		h.hasKid = true
 	case name == "crit":
 		h.hasCrit = true
+	case isString: // typ, cty...: validated, not kept
+		_, err := p.str()
+		return err
 	}
 	_, err := p.value()
 	return err
