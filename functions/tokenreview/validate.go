@@ -4,6 +4,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"strings"
 
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
@@ -36,7 +37,8 @@ func runValidate(args []string, e env) int {
 	if len(list.problems) > 0 {
 		fmt.Fprintf(e.stdout, "%s: %d problem%s:\n", *path, len(list.problems), plural(len(list.problems)))
 		for _, p := range list.problems {
-			fmt.Fprintf(e.stdout, "  %s\n", p)
+			// A CEL error spans lines: indent its continuation.
+			fmt.Fprintf(e.stdout, "  %s\n", strings.ReplaceAll(p, "\n", "\n    "))
 		}
 		return exitFail
 	}
