@@ -32,6 +32,7 @@ func (e *env) reviewCases(t *testing.T, a *apiserver) {
 		e.expectReader(t, a, token)
 		e.expectRBAC(t, a, token)
 	})
+	t.Run("same-user-as-b", func(t *testing.T) { e.expectSameAsB(t, a) })
 	t.Run("oidc", func(t *testing.T) {
 		jti := randomHex(t)
 		token := e.oidc.token(t, oidcCorp, e.oidcClaims(map[string]any{
@@ -106,6 +107,33 @@ func (e *env) expectUser(t *testing.T, a *apiserver, token string, want authenti
 		t.Fatalf("A sees user\n%s\nwant\n%s", asJSON(got), asJSON(want))
 	}
 	e.expectOneReview(t, before, reviewSeries("authenticated", "none"))
+}
+
+// expectSameAsB presents one token to B itself (its own service-account
+// authenticator) and to A (the webhook), and checks A's user is B's with the
+// preset's prefix on the username and on every group but
+// system:authenticated, the same UID and the same extra.
+func (e *env) expectSameAsB(t *testing.T, a *apiserver) {
+	t.Helper()
+	token := e.mintB(t, allowedNS, readerSA, audienceA, e.b.url) // B accepts its issuer URL by default
+	ssr, err := e.present(t, e.b, token).AuthenticationV1().SelfSubjectReviews().Create(context.Background(), &authenticationv1.SelfSubjectReview{}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatalf("SelfSubjectReview on B: %v", err)
+	}
+	onB := ssr.Status.UserInfo
+	if onB.Username != "system:serviceaccount:"+allowedNS+":"+readerSA || len(onB.Extra) == 0 {
+		t.Fatalf("B sees %s", asJSON(onB))
+	}
+	want := onB
+	want.Username = saPrefix + onB.Username
+	want.Groups = nil
+	for _, g := range onB.Groups {
+		if g != "system:authenticated" {
+			g = saPrefix + g
+		}
+		want.Groups = append(want.Groups, g)
+	}
+	e.expectUser(t, a, token, want)
 }
 
 // expectRefused presents token to A and expects 401 Unauthorized, with the

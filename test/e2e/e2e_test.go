@@ -126,8 +126,8 @@ func (e *env) startClusterB(t *testing.T) {
 }
 
 // mintB asks B's TokenRequest API for a token of ns/name meant for
-// audience, bound to the namespace's Secret "binding" and valid 10 minutes.
-func (e *env) mintB(t *testing.T, ns, name, audience string) string {
+// audiences, bound to the namespace's Secret "binding" and valid 10 minutes.
+func (e *env) mintB(t *testing.T, ns, name string, audiences ...string) string {
 	t.Helper()
 	ctx := context.Background()
 	secret, err := e.b.client.CoreV1().Secrets(ns).Get(ctx, "binding", metav1.GetOptions{})
@@ -136,7 +136,7 @@ func (e *env) mintB(t *testing.T, ns, name, audience string) string {
 	}
 	tr, err := e.b.client.CoreV1().ServiceAccounts(ns).CreateToken(ctx, name, &authenticationv1.TokenRequest{
 		Spec: authenticationv1.TokenRequestSpec{
-			Audiences:         []string{audience},
+			Audiences:         audiences,
 			ExpirationSeconds: ptr.To[int64](600),
 			BoundObjectRef:    &authenticationv1.BoundObjectReference{Kind: "Secret", APIVersion: "v1", Name: secret.Name, UID: secret.UID},
 		},
