@@ -7,19 +7,20 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
 	"sync"
 	"time"
 
+	"github.com/MicahParks/jwkset"
+
 	"github.com/tokenreview/webhook/shared/config"
 )
 
 // maxBody caps a discovery document or a JWKS. Real sets are a few KiB;
 // a larger answer is refused rather than parsed (jwkset's own fetch has no
-// size limit).
+// size limit, so cappedTransport enforces this one under it).
 const maxBody = 1 << 20
 
 // maxRedirects bounds redirects followed by the built client.
@@ -108,9 +109,9 @@ func requireHTTPS(what, raw string) error {
 	return nil
 }
 
-// load fetches and parses the issuer's JWKS. With discovery, the jwks_uri
-// of the last good discovery is reused; a failed JWKS fetch forgets it so
-// the next load discovers again.
+// load fetches the issuer's JWKS and returns its usable keys. With
+// discovery, the jwks_uri of the last good discovery is reused; a failed
+// JWKS fetch forgets it so the next load discovers again.
 func (src *source) load(ctx context.Context, log *slog.Logger) ([]entry, error) {
 	jwksURL := src.jwksURL
 	if jwksURL == "" {
@@ -125,23 +126,63 @@ func (src *source) load(ctx context.Context, log *slog.Logger) ([]entry, error) 
 			jwksURL = u
 		}
 	}
-	body, err := src.get(ctx, jwksURL)
+	entries, err := src.loadJWKS(ctx, jwksURL, log)
 	if err == nil {
-		var entries []entry
-		entries, err = parseJWKS(body, false, src.issuer, log)
-		if err == nil {
-			if src.jwksURL == "" {
-				src.mu.Lock()
-				src.discovered = jwksURL
-				src.mu.Unlock()
-			}
-			return entries, nil
+		if src.jwksURL == "" {
+			src.mu.Lock()
+			src.discovered = jwksURL
+			src.mu.Unlock()
 		}
+		return entries, nil
 	}
 	src.mu.Lock()
 	src.discovered = ""
 	src.mu.Unlock()
 	return nil, fmt.Errorf("jwks: %w", err)
+}
+
+// loadJWKS downloads and parses the JWK Set at u with a fresh jwkset HTTP
+// storage (jwkset has no public refresh: a new storage per fetch, its keys
+// then swapped in atomically as a snapshot, is the way to refresh without
+// its ticker goroutine), then admits its keys through keyfunc and this
+// package's rules.
+func (src *source) loadJWKS(ctx context.Context, u string, log *slog.Logger) ([]entry, error) {
+	// The storage's ctx would also end its refresh goroutine. With
+	// RefreshInterval 0 jwkset v0.11.4 starts none (the fetch happens
+	// inside NewStorageFromHTTP, synchronously); cancelling anyway keeps
+	// that true should the option ever be set.
+	sctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	client, rec := withCappedTransport(src.client)
+	store, err := jwkset.NewStorageFromHTTP(u, jwkset.HTTPClientStorageOptions{
+		Client:      client,
+		Ctx:         sctx,
+		HTTPTimeout: src.timeout,
+		// No background refresh: Lambda freezes goroutines between
+		// invocations; refreshes start from Key calls instead.
+		RefreshInterval: 0,
+		// A failed fetch must be an error (keep the previous keys, report
+		// it), not an empty key set and a log line.
+		NoErrorReturnFirstHTTPReq: false,
+		// Keys jwkset does not support (Ed448, secp256k1, unknown kty) are
+		// skipped, not fatal to the set.
+		RequireSupportedKeys: false,
+		// An unregistered use or key_ops value would make jwkset refuse
+		// the whole set; keyfunc's use whitelist and our key_ops rule
+		// reject such a key alone instead.
+		ValidateOptions: jwkset.JWKValidateOptions{SkipUse: true, SkipKeyOps: true},
+	})
+	if err != nil {
+		if rec.status != 0 && rec.status != http.StatusOK {
+			return nil, fmt.Errorf("GET %s: status %d: %w", u, rec.status, err)
+		}
+		return nil, fmt.Errorf("GET %s: %w", u, err)
+	}
+	leaked, published, err := inspectJWKS(rec.body)
+	if err != nil {
+		return nil, fmt.Errorf("GET %s: %w", u, err)
+	}
+	return admit(sctx, store, leaked, published, src.issuer, log)
 }
 
 // discover reads the discovery document; its issuer must equal the
@@ -169,7 +210,7 @@ func (src *source) discover(ctx context.Context) (string, error) {
 }
 
 // get performs one GET bounded by the fetch timeout, expecting 200 and at
-// most maxBody bytes.
+// most maxBody bytes (the discovery document; keyfunc has no discovery).
 func (src *source) get(ctx context.Context, u string) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, src.timeout)
 	defer cancel()
@@ -186,15 +227,9 @@ func (src *source) get(ctx context.Context, u string) ([]byte, error) {
 	if resp.StatusCode != http.StatusOK {
 		return nil, fmt.Errorf("GET %s: status %d", u, resp.StatusCode)
 	}
-	if resp.ContentLength > maxBody {
-		return nil, fmt.Errorf("GET %s: body of %d bytes exceeds the %d-byte limit", u, resp.ContentLength, maxBody)
-	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
+	body, err := readCapped(resp)
 	if err != nil {
-		return nil, fmt.Errorf("GET %s: read body: %w", u, err)
-	}
-	if len(body) > maxBody {
-		return nil, fmt.Errorf("GET %s: body exceeds the %d-byte limit", u, maxBody)
+		return nil, fmt.Errorf("GET %s: %w", u, err)
 	}
 	return body, nil
 }

@@ -7,6 +7,43 @@
 // in the background; on an unknown kid, rate-limited and deduplicated;
 // keeping the last good keys when a fetch fails).
 //
+// What the libraries do. jwkset (github.com/MicahParks/jwkset) downloads
+// and parses the JWKS: each fetch builds a fresh jwkset.NewStorageFromHTTP
+// with the issuer's client, the fetch timeout, RefreshInterval 0 (jwkset
+// then starts no goroutine and fetches once, synchronously) and
+// NoErrorReturnFirstHTTPReq false (a failed fetch is an error, not an empty
+// set). jwkset skips keys it does not support (Ed448, secp256k1, unknown
+// kty) but fails the whole set on a malformed key: that fetch fails and
+// the previous keys stay. keyfunc (github.com/MicahParks/keyfunc/v3), built
+// over that storage with the use whitelist {"sig", ""}, decides which
+// (kid, alg) pairs a key may serve: a key is admitted for an alg only if
+// keyfunc returns it for a token header {kid, alg}, which checks the JWK's
+// use and, when present, its alg. A static issuer.jwks is parsed by jwkset
+// into a memory storage and admitted by keyfunc the same way; there any
+// key jwkset cannot parse, unsupported types included, is an error.
+//
+// What this package adds. OIDC discovery (keyfunc has none), with the
+// document's issuer matched exactly; a 1 MiB cap on every response
+// (jwkset has none); https-only redirects; refusal of a fetched document
+// without a "keys" array (jwkset reads it as an empty set, which would
+// revoke every key). On top of keyfunc's verdict: never an oct key
+// (keyfunc would return the HMAC secret), never a key published with
+// private material (keyfunc would return its public half; jwkset even
+// drops a bare RSA "d", so the raw document is checked), key_ops must
+// include "verify" when present, RSA of at least 2048 bits, and the key's
+// type and curve must fit the alg. Then the refresh policy: stale-if-error,
+// a non-blocking rate limit on unknown-kid fetches (a refused fetch never
+// waits, unlike keyfunc's limiter), one fetch in flight shared by all
+// callers, a background refresh when the keys are old, OnFetch and Stats.
+//
+// keyfunc is consulted once per key per fetch, never per review: Key
+// answers from an immutable snapshot of the admitted keys, indexed by kid
+// and alg, in a lookup that takes no lock and allocates nothing. Calling
+// keyfunc per token would cost a storage scan, an interface conversion and
+// error values on the hot path, and on an unknown kid its own refresh
+// would block behind its limiter (or, through a kid-less token, hand
+// golang-jwt every key to try).
+//
 // Every issuer gets its own Set; keys are never shared across issuers, so a
 // kid published by one issuer can never verify a token routed to another
 // (keyfunc, given several URLs, matches a kid across all of them).

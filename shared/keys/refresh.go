@@ -20,7 +20,7 @@ var errRefused = errors.New("refresh refused by the rate limit")
 // miss handles a lookup that found nothing: join the fetch in flight, or
 // start one if the limiter has a token, then look again.
 func (s *Set) miss(ctx context.Context, kid, alg string) (crypto.PublicKey, error) {
-	if s.src == nil || family(alg) == famNone {
+	if s.src == nil || algBit(alg) == 0 {
 		// Static keys never change; an alg no key can fit never needs a fetch.
 		return nil, s.unknown(kid, alg)
 	}
@@ -95,14 +95,16 @@ func (s *Set) report(err error) {
 	}
 }
 
-// static parses the configured JWKS (config unquotes the string form). A key that does not parse is an error; keys that can never verify a
-// signature (oct, use "enc", X25519) are skipped; none usable is an error.
+// static parses the configured JWKS (config unquotes the string form and
+// checks its shape). A key that does not parse is an error; keys that can
+// never verify a signature (oct, use "enc", X25519) are skipped; none
+// usable is an error.
 func (s *Set) static(iss *config.Issuer) (*snapshot, error) {
 	raw, err := iss.StaticJWKS()
 	if err != nil {
 		return nil, err
 	}
-	entries, err := parseJWKS(raw, true, s.issuer, s.log)
+	entries, err := staticKeys(context.Background(), raw, s.issuer, s.log)
 	if err != nil {
 		return nil, err
 	}
