@@ -93,7 +93,7 @@ func (r *Registry) ObserveReview(outcome decision.Outcome, reason decision.Reaso
 	r.pendingSomething = true
 }
 
-// ObserveKeyFetch records one discovery or JWKS fetch for issuer; err is
+// ObserveKeyFetch records one key set fetch attempt for issuer; err is
 // its failure, nil on success. Its signature fits verify's OnKeyFetch.
 func (r *Registry) ObserveKeyFetch(issuer string, err error) {
 	r.mu.Lock()

@@ -45,11 +45,11 @@ func (r *Registry) WritePrometheus(w io.Writer) error {
 	fmt.Fprintf(&b, "%s_sum %s\n", promLatency, strconv.FormatFloat(r.sum, 'g', -1, 64))
 	fmt.Fprintf(&b, "%s_count %d\n", promLatency, r.count)
 	issuers := sortedIssuers(r.fetches)
-	header(&b, promFetches, "counter", "Discovery and JWKS fetches by issuer.")
+	header(&b, promFetches, "counter", "Key set fetches (discovery, then JWKS) by issuer.")
 	for _, iss := range issuers {
 		fmt.Fprintf(&b, "%s{issuer=%s} %d\n", promFetches, quote(iss), r.fetches[iss].fetches)
 	}
-	header(&b, promFetchFailures, "counter", "Failed discovery and JWKS fetches by issuer.")
+	header(&b, promFetchFailures, "counter", "Failed key set fetches by issuer.")
 	for _, iss := range issuers {
 		fmt.Fprintf(&b, "%s{issuer=%s} %d\n", promFetchFailures, quote(iss), r.fetches[iss].failures)
 	}
