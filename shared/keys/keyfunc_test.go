@@ -222,3 +222,15 @@ func TestStaticUnsupportedKeyIsAnError(t *testing.T) {
 		t.Fatalf("New = %v, %v; want key 1 unsupported", set, err)
 	}
 }
+
+// jwkset's decoder stops after the first JSON value; the cap still counts
+// the whole body, so a set followed by more than 1 MiB of anything is
+// refused, not truncated and accepted.
+func TestOversizeBodyAfterTheSetRefused(t *testing.T) {
+	k := testissuer.NewKey("ES256")
+	srv := testissuer.Start(t, k)
+	srv.SetJWKSBody([]byte(string(testissuer.JWKS(k)) + strings.Repeat(" ", maxBody)))
+	h := newHarness(t, authn(srv), srv)
+	notReady(t, h, "exceeds the 1048576-byte limit")
+	wantFetches(t, srv, 1)
+}
