@@ -189,6 +189,9 @@ func serveUntilDone(ctx context.Context, ln net.Listener, h http.Handler, tc *tl
 		errc <- srv.Serve(ln)
 	}()
 	log.InfoContext(ctx, "listening", "url", url)
+	if tc == nil && !isLoopback(ln.Addr()) {
+		log.WarnContext(ctx, "serving plain HTTP on a non-loopback address: endpoint tokens and service tokens cross the network unencrypted; use --tls-cert and --tls-key")
+	}
 	if e.listening != nil {
 		e.listening(url)
 	}
@@ -206,4 +209,10 @@ func serveUntilDone(ctx context.Context, ln net.Listener, h http.Handler, tc *tl
 		return exitFail
 	}
 	return exitOK
+}
+
+// isLoopback reports whether addr is a loopback TCP address.
+func isLoopback(addr net.Addr) bool {
+	tcp, ok := addr.(*net.TCPAddr)
+	return ok && tcp.IP.IsLoopback()
 }
