@@ -83,6 +83,7 @@ func TestEndToEnd(t *testing.T) {
 			}
 		}
 	}
+	t.Run("forged-kid-flood", func(t *testing.T) { e.forgedKidFlood(t, a) })
 	t.Run("key-rotation", func(t *testing.T) { e.rotateB(t, a) })
 	e.expectNoTokenLogged(t)
 	t.Logf("scenario took %s", time.Since(began).Round(time.Second))

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -25,14 +26,9 @@ func (e *env) rotateB(t *testing.T, a *apiserver) {
 		name: "cluster-b-rotated", port: e.b.port, etcd: e.etcdB, etcdPrefix: "/registry",
 		signingKey: keyB2, verifyKeys: []*saKey{e.keyB1, keyB2},
 	})
-	// The webhook refreshes on an unknown kid at most once per
-	// minRefreshInterval; let the interval since the forged-kid case pass.
-	if wait := time.Until(e.lastKeyMiss.Add(minRefresh + 200*time.Millisecond)); wait > 0 {
-		time.Sleep(wait)
-	}
+	e.waitRefreshAllowed()
 
-	fetches := keyFetchSeries(e.b.url)
-	failures := "tokenreview_key_fetch_failures_total" + fetches[len("tokenreview_key_fetches_total"):]
+	fetches, failures := keyFetchSeries(e.b.url), keyFetchFailureSeries(e.b.url)
 	m0 := e.hook.metrics(t)
 
 	// A token signed before the restart by the old key: still published,
@@ -73,4 +69,31 @@ func (e *env) expectReader(t *testing.T, a *apiserver, token string) {
 		Groups:   []string{saPrefix + "system:serviceaccounts", saPrefix + "system:serviceaccounts:" + allowedNS, "system:authenticated"},
 		Extra:    map[string]authenticationv1.ExtraValue{credentialIDKey: {"JTI=" + claims["jti"].(string)}},
 	})
+}
+
+// waitRefreshAllowed sleeps until an unknown kid may trigger a fetch again:
+// the webhook refreshes on one at most once per minRefreshInterval.
+func (e *env) waitRefreshAllowed() {
+	if wait := time.Until(e.lastKeyMiss.Add(minRefresh + 200*time.Millisecond)); wait > 0 {
+		time.Sleep(wait)
+	}
+}
+
+// forgedKidFlood presents several tokens with kids B never published in a
+// burst: each is refused, and B is asked for its keys once, not once per
+// token (the rate limit that protects the issuer).
+func (e *env) forgedKidFlood(t *testing.T, a *apiserver) {
+	var tokens []string // signed first: RSA key generation is slow on a busy machine
+	for i := range 4 {
+		tokens = append(tokens, signRS256(t, freshRSA(t), fmt.Sprintf("forged-%d", i), e.bClaims(t, nil)))
+	}
+	e.waitRefreshAllowed()
+	fetches := keyFetchSeries(e.b.url)
+	before := e.hook.metrics(t)
+	for _, token := range tokens {
+		e.expectRefused(t, a, token, "unknown_key")
+	}
+	if got := e.hook.metrics(t)[fetches] - before[fetches]; got != 1 {
+		t.Fatalf("4 forged kids within %s caused %v key fetches of B, want exactly 1", minRefresh, got)
+	}
 }

@@ -131,6 +131,11 @@ func keyFetchSeries(issuer string) string {
 	return fmt.Sprintf("tokenreview_key_fetches_total{issuer=%q}", issuer)
 }
 
+// keyFetchFailureSeries is the series counting issuer's failed key fetches.
+func keyFetchFailureSeries(issuer string) string {
+	return fmt.Sprintf("tokenreview_key_fetch_failures_total{issuer=%q}", issuer)
+}
+
 // reviewSeries is the series counting reviews with outcome and reason
 // ("none" for an authenticated review).
 func reviewSeries(outcome, reason string) string {
