@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"net/http"
@@ -121,7 +122,8 @@ func startAPIServer(t *testing.T, pki *ca, spec apiserverSpec) *apiserver {
 	}
 	adminCert, adminKey := pki.issue(t, false, "e2e-admin", "system:masters")
 	cfg.TLSClientConfig = rest.TLSClientConfig{CAData: pki.certPEM, CertData: adminCert, KeyData: adminKey}
-	probe := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: pki.adminTLS(t)}}
+	// /readyz is public (system:public-info-viewer): the probe only trusts the CA.
+	probe := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pki.pool(), MinVersion: tls.VersionTLS12}}}
 	p.waitFor(t, 120*time.Second, func() error { return httpOK(probe, issuer+"/readyz") })
 	client, err := kubernetes.NewForConfig(cfg)
 	if err != nil {

@@ -7,7 +7,6 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
-	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/base64"
@@ -22,8 +21,8 @@ import (
 )
 
 // ca is a throwaway certificate authority for one run: it signs the serving
-// certificates of both kube-apiservers and of the webhook, and the admin
-// client certificate the test uses against both clusters.
+// certificates of the kube-apiservers and of the webhook, and the admin
+// (system:masters) client certificate the test uses against both clusters.
 type ca struct {
 	cert    *x509.Certificate
 	key     *ecdsa.PrivateKey
@@ -98,18 +97,6 @@ func (c *ca) pool() *x509.CertPool {
 	p := x509.NewCertPool()
 	p.AddCert(c.cert)
 	return p
-}
-
-// adminTLS returns a client TLS config presenting an admin (system:masters)
-// certificate and trusting only the CA.
-func (c *ca) adminTLS(t *testing.T) *tls.Config {
-	t.Helper()
-	certPEM, keyPEM := c.issue(t, false, "e2e-admin", "system:masters")
-	pair, err := tls.X509KeyPair(certPEM, keyPEM)
-	if err != nil {
-		t.Fatalf("admin key pair: %v", err)
-	}
-	return &tls.Config{RootCAs: c.pool(), Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12}
 }
 
 // saKey is one service-account signing key of cluster B and the key ID

@@ -20,10 +20,9 @@ import (
 // webhook is a running `tokenreview serve`.
 type webhook struct {
 	*proc
-	url         string // https://127.0.0.1:<port>
-	bearerToken string // what kube-apiserver must present
-	caPEM       []byte // trusts the webhook's serving certificate
-	client      *http.Client
+	url    string // https://127.0.0.1:<port>
+	caPEM  []byte // trusts the webhook's serving certificate
+	client *http.Client
 }
 
 // startWebhook writes cfg (a WebhookConfiguration as a JSON-able map) and
