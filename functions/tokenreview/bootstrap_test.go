@@ -218,20 +218,7 @@ func checkAnswer(t *testing.T, row eventRow, result []byte) {
 		t.Fatalf("answer is not JSON: %v\n%s", err, body)
 	}
 	if ans.Kind == "Status" {
-		var st struct {
-			APIVersion, Status, Message string
-			Code                        int
-		}
-		if err := json.Unmarshal(body, &st); err != nil {
-			t.Fatal(err)
-		}
-		wantCode, _ := strconv.Atoi(row.http)
-		if row.http == "" {
-			wantCode = 400
-		}
-		if row.answer != "Status" || st.APIVersion != "v1" || st.Status != "Failure" || st.Code != wantCode || st.Message != row.message {
-			t.Errorf("answer %s\nwant %s with code %d, message %q", body, row.answer, wantCode, row.message)
-		}
+		checkStatusAnswer(t, row, body)
 		return
 	}
 	if got := ans.Kind + " " + ans.APIVersion; got != row.answer {
@@ -260,6 +247,26 @@ func checkAnswer(t *testing.T, row eventRow, result []byte) {
 	}
 	if _, echoed := tr.Spec["token"]; echoed {
 		t.Error("the answer echoes spec.token")
+	}
+}
+
+// checkStatusAnswer checks a metav1.Status answer against its row: code
+// (400 for a direct invocation), message.
+func checkStatusAnswer(t *testing.T, row eventRow, body []byte) {
+	t.Helper()
+	var st struct {
+		APIVersion, Status, Message string
+		Code                        int
+	}
+	if err := json.Unmarshal(body, &st); err != nil {
+		t.Fatal(err)
+	}
+	wantCode, _ := strconv.Atoi(row.http)
+	if row.http == "" {
+		wantCode = 400
+	}
+	if row.answer != "Status" || st.APIVersion != "v1" || st.Status != "Failure" || st.Code != wantCode || st.Message != row.message {
+		t.Errorf("answer %s\nwant %s with code %d, message %q", body, row.answer, wantCode, row.message)
 	}
 }
 

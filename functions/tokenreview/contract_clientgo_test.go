@@ -101,6 +101,27 @@ func TestClientGoAPIPathContract(t *testing.T) {
 		}
 	})
 
+}
+
+// TestClientGoAPIPathRefusals: what client-go sees when the webhook
+// refuses the call.
+func TestClientGoAPIPathRefusals(t *testing.T) {
+	f := newFixture(t)
+	srv := startTLSServe(t, f.config)
+	ctx := context.Background()
+	newClient := func(token string) *kubernetes.Clientset {
+		cs, err := kubernetes.NewForConfig(&rest.Config{
+			Host:            srv.url,
+			TLSClientConfig: rest.TLSClientConfig{CAData: srv.caPEM},
+			BearerToken:     token,
+			ContentConfig:   rest.ContentConfig{ContentType: "application/json"},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cs
+	}
+
 	t.Run("default protobuf", func(t *testing.T) {
 		// Pins today's behaviour: a protobuf body is refused with a 400,
 		// never misread. (Accepting protobuf is shared/tokenreview's call.)

@@ -126,6 +126,15 @@ func TestKubeWebhookClientContract(t *testing.T) {
 		})
 	}
 
+}
+
+// TestKubeWebhookClientRefusals: kube-apiserver's client against a wrong
+// endpoint token and an untrusted server certificate gets an error (not
+// cached by kube-apiserver), never ok.
+func TestKubeWebhookClientRefusals(t *testing.T) {
+	f := newFixture(t)
+	srv := startTLSServe(t, f.config)
+
 	t.Run("wrong endpoint token", func(t *testing.T) {
 		bad := webhookKubeconfig(t, srv.url+"/tokenreview", srv.caPEM, "not-the-endpoint-token-0123456789abcdef")
 		for _, version := range []string{"v1", "v1beta1"} {

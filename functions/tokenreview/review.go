@@ -77,6 +77,12 @@ func runReview(ctx context.Context, args []string, e env) int {
 	resp := a.handler.Serve(ctx, tokenreview.Request{
 		Method: http.MethodPost, Path: "/tokenreview", Header: http.Header{}, Body: body, Front: "cli",
 	})
+	return printReview(e, cfg, resp, ev, auds)
+}
+
+// printReview prints the answered status and the explanation, and returns
+// the exit code of the decision.
+func printReview(e env, cfg *config.Config, resp tokenreview.Response, ev tokenreview.Event, auds []string) int {
 	if resp.StatusCode != http.StatusOK || !ev.Reviewed {
 		fmt.Fprintf(e.stderr, "review: HTTP %d: %s\n", resp.StatusCode, resp.Body)
 		return exitError

@@ -58,48 +58,9 @@ func (r *Registry) WriteEMF(w io.Writer, now time.Time) error {
 	r.mu.Unlock()
 
 	ts := now.UnixMilli()
-	var docs []map[string]any
-	for _, k := range sortedReviewKeys(reviews) {
-		lat := reviews[k]
-		for len(lat) > 0 {
-			n := min(len(lat), emfMaxValues)
-			docs = append(docs, map[string]any{
-				"_aws": emfMeta{Timestamp: ts, CloudWatchMetrics: []emfDirective{{
-					Namespace:  Namespace,
-					Dimensions: [][]string{{"Outcome"}, {"Outcome", "Reason"}},
-					Metrics:    []emfMetric{{Name: "Reviews", Unit: "Count"}, {Name: "Latency", Unit: "Milliseconds"}},
-				}}},
-				"Outcome": k.outcome,
-				"Reason":  k.reason,
-				"Reviews": n,
-				"Latency": lat[:n],
-			})
-			lat = lat[n:]
-		}
-	}
-	for _, code := range sortedCodes(refused) {
-		docs = append(docs, map[string]any{
-			"_aws": emfMeta{Timestamp: ts, CloudWatchMetrics: []emfDirective{{
-				Namespace:  Namespace,
-				Dimensions: [][]string{{"StatusCode"}},
-				Metrics:    []emfMetric{{Name: "Refused", Unit: "Count"}},
-			}}},
-			"StatusCode": strconv.Itoa(code),
-			"Refused":    refused[code],
-		})
-	}
-	for _, iss := range sortedIssuers(fetches) {
-		docs = append(docs, map[string]any{
-			"_aws": emfMeta{Timestamp: ts, CloudWatchMetrics: []emfDirective{{
-				Namespace:  Namespace,
-				Dimensions: [][]string{{"Issuer"}},
-				Metrics:    []emfMetric{{Name: "KeyFetches", Unit: "Count"}, {Name: "KeyFetchFailures", Unit: "Count"}},
-			}}},
-			"Issuer":           iss,
-			"KeyFetches":       fetches[iss].fetches,
-			"KeyFetchFailures": fetches[iss].failures,
-		})
-	}
+	docs := reviewDocs(ts, reviews)
+	docs = append(docs, refusedDocs(ts, refused)...)
+	docs = append(docs, fetchDocs(ts, fetches)...)
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
 	for _, d := range docs {
@@ -108,4 +69,60 @@ func (r *Registry) WriteEMF(w io.Writer, now time.Time) error {
 		}
 	}
 	return nil
+}
+
+// directive is the _aws member of a document declaring metrics with
+// units under one dimension set list.
+func directive(ts int64, dims [][]string, metrics ...emfMetric) emfMeta {
+	return emfMeta{Timestamp: ts, CloudWatchMetrics: []emfDirective{{Namespace: Namespace, Dimensions: dims, Metrics: metrics}}}
+}
+
+// reviewDocs renders Reviews and Latency per outcome and reason, at most
+// emfMaxValues latencies per document.
+func reviewDocs(ts int64, reviews map[reviewKey][]float64) []map[string]any {
+	var docs []map[string]any
+	for _, k := range sortedReviewKeys(reviews) {
+		lat := reviews[k]
+		for len(lat) > 0 {
+			n := min(len(lat), emfMaxValues)
+			docs = append(docs, map[string]any{
+				"_aws": directive(ts, [][]string{{"Outcome"}, {"Outcome", "Reason"}},
+					emfMetric{Name: "Reviews", Unit: "Count"}, emfMetric{Name: "Latency", Unit: "Milliseconds"}),
+				"Outcome": k.outcome,
+				"Reason":  k.reason,
+				"Reviews": n,
+				"Latency": lat[:n],
+			})
+			lat = lat[n:]
+		}
+	}
+	return docs
+}
+
+// refusedDocs renders Refused per HTTP status code.
+func refusedDocs(ts int64, refused map[int]uint64) []map[string]any {
+	var docs []map[string]any
+	for _, code := range sortedCodes(refused) {
+		docs = append(docs, map[string]any{
+			"_aws":       directive(ts, [][]string{{"StatusCode"}}, emfMetric{Name: "Refused", Unit: "Count"}),
+			"StatusCode": strconv.Itoa(code),
+			"Refused":    refused[code],
+		})
+	}
+	return docs
+}
+
+// fetchDocs renders KeyFetches and KeyFetchFailures per issuer.
+func fetchDocs(ts int64, fetches map[string]fetchCount) []map[string]any {
+	var docs []map[string]any
+	for _, iss := range sortedIssuers(fetches) {
+		docs = append(docs, map[string]any{
+			"_aws": directive(ts, [][]string{{"Issuer"}},
+				emfMetric{Name: "KeyFetches", Unit: "Count"}, emfMetric{Name: "KeyFetchFailures", Unit: "Count"}),
+			"Issuer":           iss,
+			"KeyFetches":       fetches[iss].fetches,
+			"KeyFetchFailures": fetches[iss].failures,
+		})
+	}
+	return docs
 }
