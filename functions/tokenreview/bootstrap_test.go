@@ -175,6 +175,9 @@ func TestBootstrapAnswersEveryEvent(t *testing.T) {
 	_ = p.cmd.Process.Kill()
 	<-p.exited
 
+	if !strings.Contains(p.stderr.String(), `"level":"INFO","msg":"initialised","origin":"file:events/config.yaml","issuers":1,`) {
+		t.Errorf("no INIT line naming the configuration's origin:\n%s", &p.stderr)
+	}
 	logs := logLinesByRequest(t, p.stderr.String())
 	for i, row := range rows {
 		t.Run(row.file, func(t *testing.T) {
