@@ -87,7 +87,7 @@ func (a *Authenticator) review(ctx context.Context, token string, audiences []st
 	case err != nil:
 		// keys wraps ErrUnknownKey; any other error is treated the same,
 		// failing closed.
-		return decision.Deny(decision.UnknownKey, "no key of issuer %q for kid %.64q and alg %s", is.url, c.kid, c.alg)
+		return decision.Deny(decision.UnknownKey, "no key of issuer %q for kid %.64q and alg %.32q", is.url, c.kid, c.alg)
 	}
 	if err := method.Verify(c.signingInput, c.sig, key); err != nil {
 		return decision.Deny(decision.BadSignature, "signature does not verify with key %.64q of issuer %q", c.kid, is.url)
