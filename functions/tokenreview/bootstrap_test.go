@@ -27,6 +27,15 @@ var (
 	bootstrapOut  []byte
 )
 
+// TestMain removes the bootstrap binary built by the tests.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if bootstrapPath != "" {
+		_ = os.RemoveAll(filepath.Dir(bootstrapPath))
+	}
+	os.Exit(code)
+}
+
 // buildBootstrap builds the function exactly as it is deployed: linux,
 // amd64, static, -tags lambda.norpc, -trimpath, stripped. Built once per
 // test binary.
