@@ -51,6 +51,11 @@ func newAuthenticator(t testing.TB, webhook obj, entries ...obj) *Authenticator 
 
 func tryAuthenticator(t testing.TB, webhook obj, entries ...obj) (*Authenticator, error) {
 	t.Helper()
+	return tryAuthenticatorOpts(t, Options{Logger: slog.New(slog.DiscardHandler)}, webhook, entries...)
+}
+
+func tryAuthenticatorOpts(t testing.TB, opts Options, webhook obj, entries ...obj) (*Authenticator, error) {
+	t.Helper()
 	doc := obj{
 		"apiVersion": config.WebhookAPIVersion,
 		"kind":       config.WebhookKind,
@@ -67,7 +72,7 @@ func tryAuthenticator(t testing.TB, webhook obj, entries ...obj) (*Authenticator
 	if err != nil {
 		t.Fatalf("config.Load: %v", err)
 	}
-	return New(context.Background(), cfg, Options{Logger: slog.New(slog.DiscardHandler)})
+	return New(context.Background(), cfg, opts)
 }
 
 // claimsWith returns the usual valid claims (iat, nbf now; exp in 10

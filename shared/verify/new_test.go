@@ -2,7 +2,10 @@ package verify
 
 import (
 	"encoding/json"
+	"log/slog"
+	"reflect"
 	"strings"
+	"sync"
 	"testing"
 
 	"k8s.io/apimachinery/pkg/util/validation/field"
@@ -93,5 +96,27 @@ func TestTokenLimit(t *testing.T) {
 			outcome = decision.Denied
 		}
 		wantOutcome(t, a.Review(t.Context(), tok, nil), outcome, tc.reason)
+	}
+}
+
+// TestOnKeyFetch: the hook sees every issuer's fetches with their outcome.
+func TestOnKeyFetch(t *testing.T) {
+	k := testissuer.NewKey("RS256")
+	up, down := testissuer.Start(t, k), testissuer.Start(t, k)
+	down.FailWith(500)
+	var mu sync.Mutex
+	got := map[string][]bool{} // issuer → ok per fetch
+	opts := Options{Logger: slog.New(slog.DiscardHandler), OnKeyFetch: func(issuer string, err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		got[issuer] = append(got[issuer], err == nil)
+	}}
+	if _, err := tryAuthenticatorOpts(t, opts, nil, issuerFor(up, []string{"k8s"}, nil), issuerFor(down, []string{"k8s"}, nil)); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if !reflect.DeepEqual(got, map[string][]bool{up.URL(): {true}, down.URL(): {false}}) {
+		t.Fatalf("OnKeyFetch calls = %v", got)
 	}
 }
