@@ -51,8 +51,12 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, er
 	}, nil
 }
 
-// logReadiness logs, once at start, which issuers have keys.
+// logReadiness logs, once at start, which issuers have keys, and warns
+// when the endpoint accepts any caller.
 func (a *app) logReadiness(ctx context.Context, log *slog.Logger) {
+	if a.handler.Auth.Empty() {
+		log.WarnContext(ctx, "webhook.authentication is empty: any caller that reaches the endpoint may use it; configure bearerTokens and/or clientCertificateSubjects")
+	}
 	if ok, missing := a.auth.Ready(); ok {
 		log.InfoContext(ctx, "keys ready", "issuers", len(a.cfg.JWT))
 	} else {
