@@ -204,3 +204,31 @@ func TestReviewErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestValidateKubeAuthenticationConfiguration(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "kube.yaml")
+	if err := os.WriteFile(path, []byte(`apiVersion: apiserver.config.k8s.io/v1
+kind: AuthenticationConfiguration
+jwt:
+- issuer:
+    url: https://issuer.example.com
+    audiences: [my-cluster]
+  claimMappings:
+    username: {expression: "'oidc:' + claims.sub"}
+    groups: {claim: groups, prefix: "oidc:"}
+- issuer:
+    url: https://other.example.com
+    audiences: [my-cluster]
+  claimMappings:
+    username: {claim: email, prefix: ""}
+  claimValidationRules:
+  - expression: "claims.email_verified == true"
+    message: email must be verified
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := runCLI(t, "", "validate", "--config", path)
+	if code != exitOK || out != "ok: 2 issuers\n" || errOut != "" {
+		t.Errorf("exit %d, stdout %q, stderr %q; want 0, %q", code, out, errOut, "ok: 2 issuers\n")
+	}
+}
