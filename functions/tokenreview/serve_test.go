@@ -23,6 +23,9 @@ func httpsClient(t *testing.T, caPEM []byte) *http.Client {
 	return &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
 }
 
+// httpClientPlain is a client for plain-HTTP loopback servers.
+func httpClientPlain() *http.Client { return &http.Client{Timeout: 10 * time.Second} }
+
 func get(t *testing.T, c *http.Client, url string) (int, string) {
 	t.Helper()
 	resp, err := c.Get(url)
