@@ -17,6 +17,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -115,9 +116,16 @@ func TestKubeWebhookClientThroughServeHTTP(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var events []tokenreview.Event
+	var (
+		mu     sync.Mutex
+		events []tokenreview.Event
+	)
 	h := NewHandler(&tokenreview.Handler{Reviewer: a, Auth: pol, DenialReasons: true,
-		Observe: func(_ context.Context, e tokenreview.Event) { events = append(events, e) }})
+		Observe: func(_ context.Context, e tokenreview.Event) {
+			mu.Lock()
+			defer mu.Unlock()
+			events = append(events, e)
+		}})
 	srv := httptest.NewUnstartedServer(h)
 	srv.TLS = &tls.Config{ClientAuth: tls.VerifyClientCertIfGiven, ClientCAs: cc.pool}
 	srv.StartTLS()
@@ -140,7 +148,9 @@ func TestKubeWebhookClientThroughServeHTTP(t *testing.T) {
 				t.Fatal(err)
 			}
 			ctx := authenticator.WithAudiences(context.Background(), apiAuds)
+			mu.Lock()
 			events = nil
+			mu.Unlock()
 			resp, ok, err := wh.AuthenticateToken(ctx, token)
 			if err != nil || !ok {
 				t.Fatalf("ok=%v err=%v", ok, err)
@@ -150,8 +160,11 @@ func TestKubeWebhookClientThroughServeHTTP(t *testing.T) {
 				strings.Join(resp.Audiences, ",") != "tokenreview-events" {
 				t.Fatalf("user %+v audiences %v", u, resp.Audiences)
 			}
-			if len(events) != 1 || events[0].Front != FrontLocal || events[0].APIVersion != "authentication.k8s.io/"+version || events[0].RequestID == "" {
-				t.Fatalf("events %+v", events)
+			mu.Lock()
+			got := append([]tokenreview.Event(nil), events...)
+			mu.Unlock()
+			if len(got) != 1 || got[0].Front != FrontLocal || got[0].APIVersion != "authentication.k8s.io/"+version || got[0].RequestID == "" {
+				t.Fatalf("events %+v", got)
 			}
 
 			// A denial with a reason reaches kube's client as an error.
