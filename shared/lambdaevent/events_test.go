@@ -258,3 +258,9 @@ func checkAnswer(t *testing.T, doc documented, body []byte) {
 		t.Errorf("the answer echoes a token: %s", body)
 	}
 }
+
+// Handler is both a Lambda handler (no reflection) and a net/http handler.
+var (
+	_ lambda.Handler = (*Handler)(nil)
+	_ http.Handler   = (*Handler)(nil)
+)
