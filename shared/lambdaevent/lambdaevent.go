@@ -64,16 +64,12 @@ const (
 // Handler adapts a tokenreview.Handler to Lambda and to net/http.
 type Handler struct {
 	h *tokenreview.Handler
-	// direct is h without endpoint authentication, for direct invocations.
-	direct *tokenreview.Handler
 }
 
-// NewHandler returns the Lambda handler for h: pass it to lambda.Start.
-// h must not be modified afterwards.
+// NewHandler returns the handler for h: pass it to lambda.Start, or use it
+// as an http.Handler. It implements lambda.Handler without reflection.
 func NewHandler(h *tokenreview.Handler) *Handler {
-	direct := *h
-	direct.Auth = nil
-	return &Handler{h: h, direct: &direct}
+	return &Handler{h: h}
 }
 
 // probe is the part of any payload that tells the fronts apart.
@@ -127,7 +123,11 @@ func (h *Handler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 	case FrontREST:
 		out = h.rest(ctx, payload)
 	case FrontDirect:
-		resp := h.direct.Serve(ctx, tokenreview.Request{
+		// The same handler without endpoint authentication: IAM authorised
+		// the caller. Copied per call so later changes to h are seen.
+		direct := *h.h
+		direct.Auth = nil
+		resp := direct.Serve(ctx, tokenreview.Request{
 			Method:    http.MethodPost,
 			Path:      "/",
 			Header:    http.Header{},
