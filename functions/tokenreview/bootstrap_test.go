@@ -164,6 +164,8 @@ func TestBootstrapAnswersEveryEvent(t *testing.T) {
 		events = append(events, b)
 	}
 	rt := startRuntimeAPI(t, events)
+	buildBootstrap(t) // before the clock starts
+	started := time.Now()
 	p := startBootstrap(t, rt, "TOKENREVIEW_CONFIG_FILE=events/config.yaml")
 	select {
 	case <-rt.allDone:
@@ -183,6 +185,7 @@ func TestBootstrapAnswersEveryEvent(t *testing.T) {
 	}
 	_ = p.cmd.Process.Kill()
 	<-p.exited
+	t.Logf("process start to first next (INIT): %v", rt.FirstNext().Sub(started))
 
 	if !strings.Contains(p.stderr.String(), `"level":"INFO","msg":"initialised","origin":"file:events/config.yaml","issuers":1,`) {
 		t.Errorf("no INIT line naming the configuration's origin:\n%s", &p.stderr)

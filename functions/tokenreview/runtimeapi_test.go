@@ -24,6 +24,7 @@ type runtimeAPI struct {
 	events    [][]byte
 	served    int
 	nextCalls int
+	firstNext time.Time
 	answers   map[string]answer // by request ID
 	allDone   chan struct{}
 	stop      chan struct{}
@@ -85,6 +86,9 @@ func (r *runtimeAPI) serve(w http.ResponseWriter, req *http.Request) {
 func (r *runtimeAPI) next(w http.ResponseWriter, req *http.Request) {
 	r.mu.Lock()
 	r.nextCalls++
+	if r.nextCalls == 1 {
+		r.firstNext = time.Now()
+	}
 	if r.served == len(r.events) {
 		r.mu.Unlock()
 		select { // no more events: wait, as Lambda freezes an idle function
@@ -110,6 +114,13 @@ func (r *runtimeAPI) NextCalls() int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.nextCalls
+}
+
+// FirstNext is when the function first asked for an event (zero if never).
+func (r *runtimeAPI) FirstNext() time.Time {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.firstNext
 }
 
 // Answer returns what was posted for request ID id.
