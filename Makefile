@@ -11,7 +11,7 @@ ARCH    ?= arm64
 FUNCTION_PKG := ./functions/tokenreview
 GOFLAGS_LAMBDA := -tags lambda.norpc -trimpath -ldflags='-s -w'
 
-.PHONY: build run test vet unit e2e bench fuzz clean build-TokenReviewFunction
+.PHONY: build run test vet unit e2e bench fuzz lint clean build-TokenReviewFunction
 
 ## build: bootstrap zips for arm64 and amd64 under build/, with sizes
 build:
@@ -41,6 +41,11 @@ bench:
 ## fuzz: every fuzz target of shared/ for FUZZTIME each (default 30s)
 fuzz:
 	scripts/fuzz.sh
+
+## lint: cfn-lint (runs the SAM transform too) and shellcheck, when installed;
+## not part of `make test`, which needs nothing beyond Go and make
+lint:
+	scripts/lint.sh
 
 clean:
 	rm -rf build
