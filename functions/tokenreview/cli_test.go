@@ -165,7 +165,7 @@ issuer audiences:     https://kubernetes.default.svc, other-audience
 func TestReviewUnavailable(t *testing.T) {
 	f := newFixture(t)
 	tok := f.token("frank", audKube, time.Hour)
-	f.iss.srv.Close() // the keys can never be fetched
+	f.iss.Close() // the keys can never be fetched
 	code, out, errOut := runCLI(t, "", "review", "--config", f.config, tok)
 	wantHead := `{
   "user": {},

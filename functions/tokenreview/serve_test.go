@@ -88,7 +88,7 @@ func TestServeOperationalEndpoints(t *testing.T) {
 
 func TestServeNotReadyWithoutKeys(t *testing.T) {
 	f := newFixture(t)
-	f.iss.srv.Close()
+	f.iss.Close()
 	srv := startTLSServe(t, f.config)
 	c := httpsClient(t, srv.caPEM)
 	code, body := get(t, c, srv.url+"/readyz")

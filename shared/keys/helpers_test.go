@@ -12,7 +12,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/tokenreview/webhook/shared/config"
-	"github.com/tokenreview/webhook/shared/internal/testissuer"
+	"github.com/tokenreview/webhook/shared/testissuer"
 )
 
 // clock is a settable time source for Options.Now.

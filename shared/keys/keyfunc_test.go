@@ -13,7 +13,7 @@ import (
 	"github.com/MicahParks/jwkset"
 
 	"github.com/tokenreview/webhook/shared/config"
-	"github.com/tokenreview/webhook/shared/internal/testissuer"
+	"github.com/tokenreview/webhook/shared/testissuer"
 )
 
 // A malformed key (not merely unsupported) makes jwkset refuse the whole

@@ -14,7 +14,7 @@ import (
 	"github.com/MicahParks/jwkset"
 
 	"github.com/tokenreview/webhook/shared/config"
-	"github.com/tokenreview/webhook/shared/internal/testissuer"
+	"github.com/tokenreview/webhook/shared/testissuer"
 )
 
 func TestDiscoveryHappyPath(t *testing.T) {

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tokenreview/webhook/shared/internal/testissuer"
+	"github.com/tokenreview/webhook/shared/testissuer"
 )
 
 func TestUnknownKidFetchesOnceThenRateLimited(t *testing.T) {

@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/tokenreview/webhook/shared/decision"
-	"github.com/tokenreview/webhook/shared/internal/testissuer"
+	"github.com/tokenreview/webhook/shared/testissuer"
 )
 
 func b64url(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }

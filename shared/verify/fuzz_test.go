@@ -14,7 +14,7 @@ import (
 
 	"github.com/tokenreview/webhook/shared/config"
 	"github.com/tokenreview/webhook/shared/decision"
-	"github.com/tokenreview/webhook/shared/internal/testissuer"
+	"github.com/tokenreview/webhook/shared/testissuer"
 )
 
 // The fuzz target needs tokens that stay valid and reproducible: a fixed

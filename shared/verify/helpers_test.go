@@ -10,7 +10,7 @@ import (
 
 	"github.com/tokenreview/webhook/shared/config"
 	"github.com/tokenreview/webhook/shared/decision"
-	"github.com/tokenreview/webhook/shared/internal/testissuer"
+	"github.com/tokenreview/webhook/shared/testissuer"
 )
 
 // obj is a JSON object under construction.

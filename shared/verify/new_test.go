@@ -12,7 +12,7 @@ import (
 
 	"github.com/tokenreview/webhook/shared/config"
 	"github.com/tokenreview/webhook/shared/decision"
-	"github.com/tokenreview/webhook/shared/internal/testissuer"
+	"github.com/tokenreview/webhook/shared/testissuer"
 )
 
 // TestNewReportsEveryCompileError: every issuer's CEL problems come back

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/tokenreview/webhook/shared/decision"
-	"github.com/tokenreview/webhook/shared/internal/testissuer"
+	"github.com/tokenreview/webhook/shared/testissuer"
 )
 
 // TestRotationOrdering: a token whose kid is unknown causes a JWKS fetch
