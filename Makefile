@@ -4,10 +4,10 @@
 GO      ?= go
 # GOARCH of the Lambda binary that SAM's makefile builder produces.
 # template.yaml's Architecture parameter defaults to arm64 to match; for
-# x86_64 run `ARCH=amd64 sam build` and deploy with
+# x86_64 run `LAMBDA_GOARCH=amd64 sam build` and deploy with
 # `--parameter-overrides Architecture=x86_64` (SAM passes no architecture
 # to make, so the two must be set together).
-ARCH    ?= arm64
+LAMBDA_GOARCH ?= arm64
 FUNCTION_PKG := ./functions/tokenreview
 GOFLAGS_LAMBDA := -tags lambda.norpc -trimpath -ldflags='-s -w'
 
@@ -53,4 +53,4 @@ clean:
 # SAM (Metadata: BuildMethod: makefile, CodeUri: .) runs this in a copy of
 # the repository and deploys $(ARTIFACTS_DIR)/bootstrap.
 build-TokenReviewFunction:
-	CGO_ENABLED=0 GOOS=linux GOARCH=$(ARCH) $(GO) build $(GOFLAGS_LAMBDA) -o $(ARTIFACTS_DIR)/bootstrap $(FUNCTION_PKG)
+	CGO_ENABLED=0 GOOS=linux GOARCH=$(LAMBDA_GOARCH) $(GO) build $(GOFLAGS_LAMBDA) -o $(ARTIFACTS_DIR)/bootstrap $(FUNCTION_PKG)

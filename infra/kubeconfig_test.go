@@ -12,11 +12,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
 
+	yaml "go.yaml.in/yaml/v3"
 	webhookutil "k8s.io/apiserver/pkg/util/webhook"
+	"k8s.io/client-go/tools/clientcmd"
 )
 
 // renderKubeconfig runs scripts/kubeconfig.sh and returns the file it wrote.
@@ -159,4 +162,54 @@ func writeClientCert(t *testing.T, dir string) (certPath, keyPath string) {
 		t.Fatal(err)
 	}
 	return certPath, keyPath
+}
+
+// TestKubeconfigSnippetMatchesScript renders the stack's KubeconfigSnippet
+// output (both branches of its !If) with sample values and requires the same
+// kubeconfig as scripts/kubeconfig.sh renders from the same URL and its
+// default paths, so the two ways of wiring kube-apiserver never drift.
+func TestKubeconfigSnippetMatchesScript(t *testing.T) {
+	tmpl, err := parseTemplate(readRepoFile(t, "template.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	snippet := at(tmpl.root, "Outputs", "KubeconfigSnippet", "Value")
+	if snippet == nil || snippet.Tag != "!If" || len(snippet.Content) != 3 || scalar(snippet.Content[0]) != "UseRestApiMtls" {
+		t.Fatal("KubeconfigSnippet is not !If [UseRestApiMtls, mTLS, bearer]")
+	}
+	mtls, bearer := snippet.Content[1], snippet.Content[2]
+	if mtls.Tag != "!Sub" || bearer.Tag != "!Sub" || bearer.Kind != yaml.SequenceNode {
+		t.Fatal("unexpected KubeconfigSnippet shape")
+	}
+	const domain = "authn.example.com"
+	const fnURL = "https://abcdefghij.lambda-url.eu-west-1.on.aws/tokenreview"
+	cases := []struct {
+		front, text, url string
+	}{
+		{"RestApiMtls", strings.ReplaceAll(mtls.Value, "${DomainName}", domain), "https://" + domain + "/tokenreview"},
+		{"FunctionUrl", strings.ReplaceAll(scalar(bearer.Content[0]), "${Url}", fnURL), fnURL},
+	}
+	for _, tc := range cases {
+		if strings.Contains(tc.text, "${") {
+			t.Fatalf("%s: unsubstituted variable in %q", tc.front, tc.text)
+		}
+		fromStack, err := clientcmd.Load([]byte(tc.text))
+		if err != nil {
+			t.Fatalf("%s: the snippet is not a kubeconfig: %v", tc.front, err)
+		}
+		out, err := exec.Command("bash", filepath.Join(repoRoot(t), "scripts", "kubeconfig.sh"), "--url", tc.url, "--front", tc.front).Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		fromScript, err := clientcmd.Load(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(fromStack, fromScript) {
+			t.Errorf("%s: the stack output and the script differ:\n%s\nvs\n%s", tc.front, tc.text, out)
+		}
+		if fromStack.Clusters["tokenreview"] == nil || fromStack.Clusters["tokenreview"].Server != tc.url {
+			t.Errorf("%s: server is not %s", tc.front, tc.url)
+		}
+	}
 }
