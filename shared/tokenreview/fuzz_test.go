@@ -8,19 +8,27 @@ import (
 	"testing"
 )
 
-// FuzzServe feeds arbitrary bodies and paths to the handler: it must never
-// panic or answer a 500, must always answer JSON with an allowed status
-// code, and must never echo the token.
+// FuzzServe feeds arbitrary bodies and paths to the handler, as JSON or
+// (asProtobuf) as application/vnd.kubernetes.protobuf: it must never panic
+// or answer a 500, must always answer JSON (no Accept is sent) with an
+// allowed status code, and must never echo the token.
 func FuzzServe(f *testing.F) {
-	f.Add("/tokenreview", []byte(v1Body))
-	f.Add(APIPathV1beta1, []byte(v1beta1Body))
-	f.Add("/", []byte(`{"spec":{"token":"a","audiences":null}}`))
-	f.Add(APIPathV1, []byte(`{"kind":"TokenReview","apiVersion":"authentication.k8s.io/v1","spec":{"token":"\u0000"}}`))
-	f.Add("/x", []byte(`[{"spec":1}]`))
-	f.Fuzz(func(t *testing.T, path string, body []byte) {
+	f.Add("/tokenreview", []byte(v1Body), false)
+	f.Add(APIPathV1beta1, []byte(v1beta1Body), false)
+	f.Add("/", []byte(`{"spec":{"token":"a","audiences":null}}`), false)
+	f.Add(APIPathV1, []byte(`{"kind":"TokenReview","apiVersion":"authentication.k8s.io/v1","spec":{"token":"\u0000"}}`), false)
+	f.Add("/x", []byte(`[{"spec":1}]`), false)
+	f.Add(APIPathV1, protoBody(f, v1Review("tok.en.sig", "a", "b")), true)
+	f.Add(APIPathV1beta1, protoBody(f, v1Review("tok.en.sig")), true)
+	f.Add(APIPathV1, []byte("k8s\x00\x0a\x00\x12\x02\x0a\x00"), true)
+	f.Fuzz(func(t *testing.T, path string, body []byte, asProtobuf bool) {
 		rev := &fixedReviewer{res: alice}
 		h := &Handler{Reviewer: rev, DenialReasons: true}
-		resp := h.Serve(context.Background(), Request{Method: http.MethodPost, Path: path, Header: http.Header{}, Body: body})
+		header := http.Header{}
+		if asProtobuf {
+			header.Set("Content-Type", MediaTypeProtobuf)
+		}
+		resp := h.Serve(context.Background(), Request{Method: http.MethodPost, Path: path, Header: header, Body: body})
 		switch resp.StatusCode {
 		case http.StatusOK, http.StatusCreated, http.StatusBadRequest, http.StatusRequestEntityTooLarge:
 		default:

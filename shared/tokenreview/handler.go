@@ -15,17 +15,40 @@
 //     apiVersion in the body is a 400); any other path is the webhook path
 //     (kube-apiserver posts to whatever path its kubeconfig names,
 //     conventionally /tokenreview) and answers HTTP 200;
-//  5. decoding: JSON, kind TokenReview, apiVersion authentication.k8s.io/v1
+//  5. on the API path only, the media types, in kube-apiserver's order:
+//     Accept (406 when nothing acceptable), then Content-Type (415 when
+//     unsupported); see below;
+//  6. decoding: kind TokenReview, apiVersion authentication.k8s.io/v1
 //     or v1beta1, non-empty spec.token; otherwise 400 with a metav1.Status.
 //
-// Decoding choices: field names are case-sensitive and unknown fields are
-// ignored, as kube-apiserver's own decoder does by default; wrong JSON types
-// are refused. A body without apiVersion and kind is read as
+// Media types. The webhook path is JSON only and ignores Content-Type and
+// Accept: kube-apiserver's webhook client always sends and reads
+// JSON. The API path speaks what a cluster speaks for TokenReview, so that
+// client-go's generated clients work with their defaults (Content-Type
+// application/vnd.kubernetes.protobuf, Accept
+// "application/vnd.kubernetes.protobuf,application/json"): the request
+// body is application/json (also when Content-Type is absent) or
+// application/vnd.kubernetes.protobuf, and the answer is negotiated from
+// Accept between the same two, JSON when Accept is absent or "*/*".
+// Protobuf is read and written by apimachinery's own serializer
+// (runtime/serializer/protobuf) over a scheme holding both versions, built
+// once at package initialisation. application/yaml is not served (a
+// cluster serves it; no known client of this endpoint sends it): it is a
+// 415 or, if it is the only type accepted, a 406. Refusals (4xx, 500) are
+// always a JSON metav1.Status, whatever Accept says; client-go decodes an
+// error by the response's Content-Type, so it reads them either way.
+//
+// Decoding choices: JSON field names are case-sensitive and unknown fields
+// are ignored, as kube-apiserver's own decoder does by default; wrong JSON
+// types are refused. Unknown protobuf fields are skipped, as the generated
+// unmarshalers do. A body without apiVersion and kind (JSON fields, or the
+// protobuf envelope's TypeMeta) is read as
 // authentication.k8s.io/v1 on the webhook path (kube-apiserver's client
 // always sends both; a missing pair is what a hand-written curl sends) and
 // as the path's version on the API path; a wrong kind or version is a 400.
 //
-// The answer is a TokenReview of the version asked, with apiVersion and
+// The answer is a TokenReview of the version asked, in the negotiated
+// media type (JSON on the webhook path), with apiVersion and
 // kind set, status.authenticated, status.user, status.audiences and
 // status.error; spec.token is never echoed. Every decision (authenticated,
 // denied or unavailable) is HTTP 200 on the webhook path; only a bug (a
@@ -83,8 +106,12 @@ type Request struct {
 // Response is what the front sends back.
 type Response struct {
 	StatusCode int
-	Header     http.Header
-	Body       []byte
+	// Header always has Content-Type and Cache-Control.
+	Header http.Header
+	// Body is JSON, except an API-path answer negotiated as
+	// application/vnd.kubernetes.protobuf, which is binary (not UTF-8): a
+	// front whose payload is text must carry it base64-encoded.
+	Body []byte
 }
 
 // Event describes what one call to Serve produced, for the log line and
@@ -176,7 +203,15 @@ func (h *Handler) serve(ctx context.Context, req Request, ev *Event) Response {
 	}
 	pathVersion := apiPathVersion(req.Path)
 	ev.APIPath = pathVersion != ""
-	rv, err := decodeReview(req.Body, pathVersion)
+	inType, outType := MediaTypeJSON, MediaTypeJSON
+	if ev.APIPath {
+		var ref *refusal
+		if inType, outType, ref = negotiate(req.Header); ref != nil {
+			ev.Problem = ref.problem
+			return statusResponse(ref.code, ref.message)
+		}
+	}
+	rv, err := decodeReview(req.Body, pathVersion, inType)
 	if err != nil {
 		ev.Problem = err.Error()
 		return statusResponse(http.StatusBadRequest, err.Error())
@@ -188,7 +223,7 @@ func (h *Handler) serve(ctx context.Context, req Request, ev *Event) Response {
 	}
 	ev.Reviewed = true
 	ev.Result = h.Reviewer.Review(ctx, rv.token, rv.audiences)
-	body, err := encodeReview(rv, ev.Result, h.DenialReasons)
+	body, err := encodeReview(rv, ev.Result, h.DenialReasons, outType)
 	if err != nil {
 		panic(fmt.Sprintf("encoding the TokenReview response: %v", err))
 	}
@@ -196,5 +231,5 @@ func (h *Handler) serve(ctx context.Context, req Request, ev *Event) Response {
 	if ev.APIPath {
 		code = http.StatusCreated
 	}
-	return Response{StatusCode: code, Header: jsonHeader(), Body: body}
+	return Response{StatusCode: code, Header: header(outType), Body: body}
 }

@@ -7,10 +7,10 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
-// jsonHeader is the header of every response.
-func jsonHeader() http.Header {
+// header is the header of a response in mediaType.
+func header(mediaType string) http.Header {
 	return http.Header{
-		"Content-Type":  {"application/json"},
+		"Content-Type":  {mediaType},
 		"Cache-Control": {"no-store"},
 	}
 }
@@ -21,7 +21,9 @@ var statusReasons = map[int]metav1.StatusReason{
 	http.StatusBadRequest:            metav1.StatusReasonBadRequest,
 	http.StatusUnauthorized:          metav1.StatusReasonUnauthorized,
 	http.StatusMethodNotAllowed:      metav1.StatusReasonMethodNotAllowed,
+	http.StatusNotAcceptable:         metav1.StatusReasonNotAcceptable,
 	http.StatusRequestEntityTooLarge: metav1.StatusReasonRequestEntityTooLarge,
+	http.StatusUnsupportedMediaType:  metav1.StatusReasonUnsupportedMediaType,
 	http.StatusInternalServerError:   metav1.StatusReasonInternalError,
 }
 
@@ -48,7 +50,7 @@ func StatusBody(code int, message string) []byte {
 }
 
 func statusResponse(code int, message string) Response {
-	return Response{StatusCode: code, Header: jsonHeader(), Body: StatusBody(code, message)}
+	return Response{StatusCode: code, Header: header(MediaTypeJSON), Body: StatusBody(code, message)}
 }
 
 func unauthorized(err error) Response {

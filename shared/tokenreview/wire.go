@@ -11,6 +11,7 @@ import (
 	authenticationv1 "k8s.io/api/authentication/v1"
 	authenticationv1beta1 "k8s.io/api/authentication/v1beta1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	utiljson "k8s.io/apimachinery/pkg/util/json"
 )
 
@@ -50,13 +51,30 @@ type review struct {
 	audiences  []string
 }
 
-// decodeReview reads a TokenReview body. pathVersion is the version named
-// by the API path, or "" on the webhook path. Errors are client mistakes,
-// worded for the caller; they never quote the token.
-func decodeReview(body []byte, pathVersion string) (review, error) {
+// decodeReview reads a TokenReview body in mediaType (always JSON on the
+// webhook path). pathVersion is the version named by the API path, or ""
+// on the webhook path. Errors are client mistakes, worded for the caller;
+// they never quote the token.
+func decodeReview(body []byte, pathVersion, mediaType string) (review, error) {
 	if len(body) == 0 {
 		return review{}, errors.New("request body is empty; expected a TokenReview")
 	}
+	decode := decodeJSON
+	if mediaType == MediaTypeProtobuf {
+		decode = decodeProtobuf
+	}
+	rv, err := decode(body, pathVersion)
+	if err != nil {
+		return review{}, err
+	}
+	if rv.token == "" {
+		return review{}, errors.New("spec.token is required and must not be empty")
+	}
+	return rv, nil
+}
+
+// decodeJSON reads a JSON TokenReview.
+func decodeJSON(body []byte, pathVersion string) (review, error) {
 	// v1 and v1beta1 TokenReviews have the same JSON shape (the versions
 	// differ only in Go type names), so one decode reads either; the
 	// version is then checked from the decoded TypeMeta.
@@ -64,18 +82,20 @@ func decodeReview(body []byte, pathVersion string) (review, error) {
 	if err := utiljson.Unmarshal(body, &tr); err != nil {
 		return review{}, decodeError(err)
 	}
-	if tr.Kind != "" && tr.Kind != Kind {
-		return review{}, fmt.Errorf("kind %q is not supported; expected %q", short(tr.Kind), Kind)
-	}
-	version, err := pickVersion(tr.APIVersion, pathVersion)
+	version, err := checkTypeMeta(tr.Kind, tr.APIVersion, pathVersion)
 	if err != nil {
 		return review{}, err
 	}
-	rv := review{apiVersion: version, token: tr.Spec.Token, audiences: tr.Spec.Audiences}
-	if rv.token == "" {
-		return review{}, errors.New("spec.token is required and must not be empty")
+	return review{apiVersion: version, token: tr.Spec.Token, audiences: tr.Spec.Audiences}, nil
+}
+
+// checkTypeMeta checks a request's kind (absent or TokenReview) and picks
+// the version answered.
+func checkTypeMeta(kind, apiVersion, pathVersion string) (string, error) {
+	if kind != "" && kind != Kind {
+		return "", fmt.Errorf("kind %q is not supported; expected %q", short(kind), Kind)
 	}
-	return rv, nil
+	return pickVersion(apiVersion, pathVersion)
 }
 
 // pickVersion applies the version rules of the package comment.
@@ -128,11 +148,21 @@ func decodeError(err error) error {
 	return fmt.Errorf("request body is not valid JSON: %s", msg)
 }
 
-// encodeReview renders the answer in the version asked.
-func encodeReview(rv review, res decision.Result, denialReasons bool) ([]byte, error) {
+// encodeReview renders the answer in the version asked, in mediaType
+// (always JSON on the webhook path).
+func encodeReview(rv review, res decision.Result, denialReasons bool, mediaType string) ([]byte, error) {
+	obj := answer(rv, res, denialReasons)
+	if mediaType == MediaTypeProtobuf {
+		return encodeProtobuf(obj)
+	}
+	return json.Marshal(obj)
+}
+
+// answer builds the TokenReview answered, apiVersion and kind set.
+func answer(rv review, res decision.Result, denialReasons bool) runtime.Object {
 	authenticated, errText := statusFields(res, denialReasons)
 	if rv.apiVersion == APIVersionV1beta1 {
-		tr := authenticationv1beta1.TokenReview{
+		tr := &authenticationv1beta1.TokenReview{
 			TypeMeta: metav1.TypeMeta{APIVersion: APIVersionV1beta1, Kind: Kind},
 			Spec:     authenticationv1beta1.TokenReviewSpec{Audiences: rv.audiences},
 			Status:   authenticationv1beta1.TokenReviewStatus{Authenticated: authenticated, Error: errText},
@@ -141,9 +171,9 @@ func encodeReview(rv review, res decision.Result, denialReasons bool) ([]byte, e
 			tr.Status.User = userV1beta1(res.User)
 			tr.Status.Audiences = res.Audiences
 		}
-		return json.Marshal(&tr)
+		return tr
 	}
-	tr := authenticationv1.TokenReview{
+	tr := &authenticationv1.TokenReview{
 		TypeMeta: metav1.TypeMeta{APIVersion: APIVersionV1, Kind: Kind},
 		Spec:     authenticationv1.TokenReviewSpec{Audiences: rv.audiences},
 		Status:   authenticationv1.TokenReviewStatus{Authenticated: authenticated, Error: errText},
@@ -152,7 +182,7 @@ func encodeReview(rv review, res decision.Result, denialReasons bool) ([]byte, e
 		tr.Status.User = res.User
 		tr.Status.Audiences = res.Audiences
 	}
-	return json.Marshal(&tr)
+	return tr
 }
 
 // statusFields maps a Result to status.authenticated and status.error. An
