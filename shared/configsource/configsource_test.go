@@ -280,3 +280,24 @@ func TestLoadParameterDefaultChain(t *testing.T) {
 		t.Fatalf("unexpected requests %+v", calls)
 	}
 }
+
+// TestLoadParameterVersionSelector: template.yaml pins a version as
+// "name:version" (ConfigParameterVersion); SSM resolves the selector, so
+// the name must reach GetParameter unchanged.
+func TestLoadParameterVersionSelector(t *testing.T) {
+	fake := &fakeSSM{params: map[string]string{"/tokenreview/config:3": secretConfig}}
+	srv := httptest.NewServer(fake)
+	defer srv.Close()
+
+	data, origin, err := configsource.Loader{SSM: realClient(srv.URL)}.Load(context.Background(),
+		env(map[string]string{configsource.EnvParameter: "/tokenreview/config:3"}))
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	if string(data) != secretConfig || origin != "ssm:/tokenreview/config:3" {
+		t.Fatalf("got %q from %q", data, origin)
+	}
+	if calls := fake.calls(); len(calls) != 1 || calls[0].Name != "/tokenreview/config:3" {
+		t.Fatalf("unexpected requests %+v", calls)
+	}
+}
