@@ -23,11 +23,16 @@ type cappedTransport struct {
 	body   []byte // the 200 body handed to jwkset
 }
 
+// jwksAccept is the Accept header of a JWKS request.
+const jwksAccept = "application/jwk-set+json, application/json;q=0.9"
+
 // RoundTrip implements http.RoundTripper.
 func (t *cappedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if req.Header.Get("Accept") == "" {
+		// RFC 7517's media type first: kube-apiserver's /openid/v1/jwks
+		// answers 406 to a client that accepts only application/json.
 		req = req.Clone(req.Context())
-		req.Header.Set("Accept", "application/json")
+		req.Header.Set("Accept", jwksAccept)
 	}
 	resp, err := t.base.RoundTrip(req)
 	if err != nil {

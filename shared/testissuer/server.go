@@ -15,6 +15,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"time"
 )
@@ -189,10 +190,33 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(status)
 	case body == nil:
 		http.NotFound(w, r)
+	case r.URL.Path == JWKSPath && !acceptsJWKSet(r.Header.Get("Accept")):
+		// kube-apiserver's /openid/v1/jwks answers 406 unless the client
+		// accepts application/jwk-set+json; the test issuer does the same.
+		http.Error(w, "not acceptable", http.StatusNotAcceptable)
+	case r.URL.Path == JWKSPath:
+		w.Header().Set("Content-Type", "application/jwk-set+json")
+		_, _ = w.Write(body)
 	default:
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write(body)
 	}
+}
+
+// acceptsJWKSet reports whether an Accept header admits
+// application/jwk-set+json (an absent header admits anything).
+func acceptsJWKSet(accept string) bool {
+	if accept == "" {
+		return true
+	}
+	for _, part := range strings.Split(accept, ",") {
+		mt, _, _ := strings.Cut(strings.TrimSpace(part), ";")
+		switch strings.TrimSpace(mt) {
+		case "application/jwk-set+json", "application/*", "*/*":
+			return true
+		}
+	}
+	return false
 }
 
 func (s *Server) discoveryLocked() []byte {
