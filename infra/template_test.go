@@ -103,8 +103,8 @@ func TestTemplateChecksBite(t *testing.T) {
 		},
 		{
 			name: "!GetAtt to nothing",
-			old:  "!GetAtt RestApi.RootResourceId", new: "!GetAtt RestApiX.RootResourceId",
-			want: "Resources.RestApiResource.Properties.ParentId: !GetAtt RestApiX.RootResourceId names no resource",
+			old:  "PathPart: apis", new: "PathPart: apis\n      Description: !GetAtt RestApiX.RootResourceId",
+			want: "Resources.RestApiApis.Properties.Description: !GetAtt RestApiX.RootResourceId names no resource",
 		},
 		{
 			name: "!Sub variable to nothing",
@@ -118,7 +118,7 @@ func TestTemplateChecksBite(t *testing.T) {
 		},
 		{
 			name: "DependsOn nothing",
-			old:  "DependsOn: RestApiMethod", new: "DependsOn: RestApiMethods",
+			old:  "DependsOn: [RestApiMethod, RestApiKubeAPIMethod]", new: "DependsOn: [RestApiMethods, RestApiKubeAPIMethod]",
 			want: "Resources.RestApiDeployment.DependsOn: RestApiMethods names no resource",
 		},
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/tokenreview/webhook/shared/tokenreview"
@@ -33,6 +34,18 @@ func decodeBody(body string, isBase64 bool) ([]byte, error) {
 		return nil, fmt.Errorf("body is marked isBase64Encoded but is not valid base64: %w", err)
 	}
 	return b, nil
+}
+
+// encodeBody renders a response for a front: a JSON body as is, anything
+// else (a protobuf TokenReview on the Kubernetes API path) base64-encoded
+// with isBase64Encoded, since a Lambda result is JSON text and the fronts
+// would otherwise hand binary bytes on as text (or, for invalid UTF-8, as
+// U+FFFD).
+func encodeBody(resp tokenreview.Response) (string, bool) {
+	if mt, _, _ := strings.Cut(resp.Header.Get("Content-Type"), ";"); strings.TrimSpace(mt) == tokenreview.MediaTypeJSON && utf8.Valid(resp.Body) {
+		return string(resp.Body), false
+	}
+	return base64.StdEncoding.EncodeToString(resp.Body), true
 }
 
 // headerFrom builds canonical request headers from a front's single- and
@@ -81,7 +94,8 @@ func (h *Handler) rest(ctx context.Context, payload []byte) events.APIGatewayPro
 			Front:             FrontREST,
 		}, err
 	})
-	return events.APIGatewayProxyResponse{StatusCode: resp.StatusCode, Headers: singleHeaders(resp.Header), Body: string(resp.Body)}
+	body, b64 := encodeBody(resp)
+	return events.APIGatewayProxyResponse{StatusCode: resp.StatusCode, Headers: singleHeaders(resp.Header), Body: body, IsBase64Encoded: b64}
 }
 
 func (h *Handler) httpAPI(ctx context.Context, payload []byte, front string) events.APIGatewayV2HTTPResponse {
@@ -114,7 +128,8 @@ func (h *Handler) httpAPIRequest(ctx context.Context, ev *events.APIGatewayV2HTT
 }
 
 func v2Response(resp tokenreview.Response) events.APIGatewayV2HTTPResponse {
-	return events.APIGatewayV2HTTPResponse{StatusCode: resp.StatusCode, Headers: singleHeaders(resp.Header), Body: string(resp.Body)}
+	body, b64 := encodeBody(resp)
+	return events.APIGatewayV2HTTPResponse{StatusCode: resp.StatusCode, Headers: singleHeaders(resp.Header), Body: body, IsBase64Encoded: b64}
 }
 
 func (h *Handler) functionURL(ctx context.Context, payload []byte) events.LambdaFunctionURLResponse {
@@ -130,7 +145,8 @@ func (h *Handler) functionURL(ctx context.Context, payload []byte) events.Lambda
 			Front:     FrontFunctionURL,
 		}, err
 	})
-	return events.LambdaFunctionURLResponse{StatusCode: resp.StatusCode, Headers: singleHeaders(resp.Header), Body: string(resp.Body)}
+	body, b64 := encodeBody(resp)
+	return events.LambdaFunctionURLResponse{StatusCode: resp.StatusCode, Headers: singleHeaders(resp.Header), Body: body, IsBase64Encoded: b64}
 }
 
 func (h *Handler) alb(ctx context.Context, payload []byte) events.ALBTargetGroupResponse {
@@ -146,10 +162,12 @@ func (h *Handler) alb(ctx context.Context, payload []byte) events.ALBTargetGroup
 			Front:     FrontALB,
 		}, err
 	})
+	body, b64 := encodeBody(resp)
 	out := events.ALBTargetGroupResponse{
 		StatusCode:        resp.StatusCode,
 		StatusDescription: fmt.Sprintf("%d %s", resp.StatusCode, http.StatusText(resp.StatusCode)),
-		Body:              string(resp.Body),
+		Body:              body,
+		IsBase64Encoded:   b64,
 	}
 	// With multi-value headers enabled on the target group, ALB sends only
 	// multiValueHeaders and reads only multiValueHeaders back.
