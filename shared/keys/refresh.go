@@ -56,6 +56,16 @@ func (s *Set) refreshInBackground() {
 	s.group.DoChan(flightKey, s.fetchFunc(false)) // the result channel is buffered
 }
 
+// Retry starts a background fetch when no keys were ever obtained (the
+// issuer was down at start), at most once per minRefresh, and never waits.
+// Readiness probes call it, so an issuer that comes back is picked up
+// without waiting for a review to ask for its keys.
+func (s *Set) Retry() {
+	if s.src != nil && s.snap.Load() == nil {
+		s.refreshInBackground()
+	}
+}
+
 // fetchFunc returns the shared body of a fetch. A limited fetch first takes
 // a token from the unknown-kid limiter, without waiting: a refused refresh
 // must never queue a review behind the limiter.

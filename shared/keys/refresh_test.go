@@ -239,3 +239,46 @@ func TestFetchTimeout(t *testing.T) {
 		t.Fatalf("OnFetch errors = %v, want one timeout", errs)
 	}
 }
+
+func TestRetryRecoversWithoutAReview(t *testing.T) {
+	k := testissuer.NewKey("ES256")
+	srv := testissuer.Start(t, k)
+	srv.FailWith(http.StatusServiceUnavailable)
+	h := newHarness(t, authn(srv), srv)
+	srv.FailWith(0)
+	h.set.Retry()
+	deadline := time.Now().Add(5 * time.Second)
+	for !h.set.Ready() {
+		if time.Now().After(deadline) {
+			t.Fatal("not ready 5s after Retry with the issuer back")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if got := srv.DiscoveryFetches(); got != 2 {
+		t.Fatalf("discovery fetched %d times, want 2 (prefetch, Retry)", got)
+	}
+	h.set.Retry() // ready: no fetch
+	srv.FailWith(http.StatusServiceUnavailable)
+	if got := srv.DiscoveryFetches(); got != 2 {
+		t.Fatalf("Retry on a ready set fetched: %d", got)
+	}
+}
+
+func TestRetryIsPaced(t *testing.T) {
+	k := testissuer.NewKey("ES256")
+	srv := testissuer.Start(t, k)
+	srv.FailWith(http.StatusServiceUnavailable)
+	h := newHarness(t, authn(srv), srv)
+	for range 20 {
+		h.set.Retry()
+	}
+	// One background fetch at most per minRefresh (the clock stands still).
+	deadline := time.Now().Add(5 * time.Second)
+	for h.set.Stats().Fetches < 2 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(100 * time.Millisecond)
+	if st := h.set.Stats(); st.Fetches != 2 || st.Failures != 2 {
+		t.Fatalf("Stats = %+v, want 2 fetches (prefetch + one Retry)", st)
+	}
+}

@@ -126,12 +126,15 @@ func (a *Authenticator) route(cl map[string]any) (*issuer, *decision.Error) {
 }
 
 // Ready reports whether every issuer's keys have been obtained at least
-// once, and lists the URLs of those whose keys have not.
+// once, and lists the URLs of those whose keys have not. For each of those
+// it starts a paced background retry (keys.Set.Retry), so /readyz brings
+// back an issuer that was down at start without waiting for a review.
 func (a *Authenticator) Ready() (bool, []string) {
 	var notReady []string
 	for _, is := range a.order {
 		if !is.keys.Ready() {
 			notReady = append(notReady, is.url)
+			is.keys.Retry()
 		}
 	}
 	return len(notReady) == 0, notReady
