@@ -1,6 +1,7 @@
 package verify
 
 import (
+	"math"
 	"time"
 
 	"github.com/tokenreview/webhook/shared/decision"
@@ -65,7 +66,8 @@ func unixString(sec float64) string {
 	if sec < -62135596800 || sec > 253402300799 { // outside years 1..9999
 		return "an out-of-range time"
 	}
-	return time.Unix(0, 0).Add(time.Duration(sec * 1e9)).UTC().Format(time.RFC3339)
+	whole := math.Floor(sec)
+	return time.Unix(int64(whole), int64((sec-whole)*1e9)).UTC().Format(time.RFC3339)
 }
 
 // checkAudience intersects the token's audiences T with the issuer's A and,

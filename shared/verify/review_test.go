@@ -239,3 +239,19 @@ func TestReviewLifetimeAndLeeway(t *testing.T) {
 			outcome: decision.Denied, reason: decision.Expired},
 	})
 }
+
+// unixString must render far dates exactly: a time.Duration overflows
+// beyond about 292 years from 1970.
+func TestUnixStringFarDates(t *testing.T) {
+	for sec, want := range map[float64]string{
+		0:            "1970-01-01T00:00:00Z",
+		4102444800:   "2100-01-01T00:00:00Z",
+		253402300799: "9999-12-31T23:59:59Z",
+		-1.5:         "1969-12-31T23:59:58Z",
+		253402300800: "an out-of-range time",
+	} {
+		if got := unixString(sec); got != want {
+			t.Errorf("unixString(%v) = %q, want %q", sec, got, want)
+		}
+	}
+}
