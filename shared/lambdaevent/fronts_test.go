@@ -208,7 +208,7 @@ func TestFromHTTP(t *testing.T) {
 			t.Error(err)
 		}
 	}))
-	cc := newClientCert(t, pkix.Name{CommonName: "kube-apiserver", Organization: []string{"cluster-a"}})
+	cc := newClientCert(pkix.Name{CommonName: "kube-apiserver", Organization: []string{"cluster-a"}})
 	srv.TLS = &tls.Config{ClientAuth: tls.VerifyClientCertIfGiven, ClientCAs: cc.pool}
 	srv.StartTLS()
 	defer srv.Close()

@@ -2,16 +2,12 @@ package lambdaevent
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/json"
 	"encoding/pem"
 	"io"
-	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -23,6 +19,7 @@ import (
 
 	"github.com/tokenreview/webhook/shared/config"
 	"github.com/tokenreview/webhook/shared/endpointauth"
+	"github.com/tokenreview/webhook/shared/testissuer"
 	"github.com/tokenreview/webhook/shared/tokenreview"
 	"github.com/tokenreview/webhook/shared/verify"
 	"k8s.io/apimachinery/pkg/util/wait"
@@ -37,46 +34,10 @@ type clientCert struct {
 	certPEM, keyPEM []byte
 }
 
-func newClientCert(t *testing.T, subject pkix.Name) clientCert {
-	t.Helper()
-	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	caTmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "test client CA"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
-	}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ca, _ := x509.ParseCertificate(caDER)
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(2), Subject: subject,
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyDER, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := x509.NewCertPool()
-	pool.AddCert(ca)
-	return clientCert{
-		pool:    pool,
-		certPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
-		keyPEM:  pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}),
-	}
+func newClientCert(subject pkix.Name) clientCert {
+	ca := testissuer.NewClientCA()
+	certPEM, keyPEM := ca.Issue(subject)
+	return clientCert{pool: ca.Pool(), certPEM: certPEM, keyPEM: keyPEM}
 }
 
 // eventsToken is the valid token of the committed sample events.
@@ -110,7 +71,7 @@ func TestKubeWebhookClientThroughServeHTTP(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cc := newClientCert(t, pkix.Name{CommonName: "kube-apiserver", Organization: []string{"cluster-a"}})
+	cc := newClientCert(pkix.Name{CommonName: "kube-apiserver", Organization: []string{"cluster-a"}})
 	const endpointToken = "kube-client-endpoint-token-0123456789abcdef"
 	pol, err := endpointauth.New([]string{endpointToken}, []string{"CN=kube-apiserver, O=cluster-a"})
 	if err != nil {
