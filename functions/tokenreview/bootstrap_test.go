@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
@@ -15,6 +14,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	sample "github.com/tokenreview/webhook/events"
 )
 
 // repoRoot is the module root, relative to this package.
@@ -95,39 +96,14 @@ func startBootstrap(t *testing.T, rt *runtimeAPI, extraEnv ...string) *lambdaPro
 }
 
 // eventRow is one row of events/README.md's table of documented answers.
-type eventRow struct {
-	file, front, http, answer, authenticated, username, groups, audiences, message string
-}
+type eventRow = sample.Documented
 
 // readEventTable parses events/README.md's table.
 func readEventTable(t *testing.T) []eventRow {
 	t.Helper()
-	readme, err := os.ReadFile(filepath.Join(repoRoot, "events", "README.md"))
+	rows, err := sample.Table(filepath.Join(repoRoot, "events"))
 	if err != nil {
 		t.Fatal(err)
-	}
-	var rows []eventRow
-	sc := bufio.NewScanner(bytes.NewReader(readme))
-	for sc.Scan() {
-		line := sc.Text()
-		if !strings.HasPrefix(line, "| `") {
-			continue
-		}
-		cells := strings.Split(strings.Trim(line, "|"), " | ")
-		if len(cells) != 9 {
-			t.Fatalf("table row with %d cells: %s", len(cells), line)
-		}
-		for i, c := range cells {
-			c = strings.TrimSpace(c)
-			if c == "—" {
-				c = ""
-			}
-			cells[i] = strings.TrimSuffix(strings.TrimPrefix(c, "`"), "`")
-		}
-		rows = append(rows, eventRow{cells[0], cells[1], cells[2], cells[3], cells[4], cells[5], cells[6], cells[7], cells[8]})
-	}
-	if len(rows) == 0 {
-		t.Fatal("no rows in events/README.md's table")
 	}
 	return rows
 }
@@ -148,7 +124,7 @@ func TestBootstrapAnswersEveryEvent(t *testing.T) {
 	}
 	var tableNames []string
 	for _, r := range rows {
-		tableNames = append(tableNames, r.file)
+		tableNames = append(tableNames, r.File)
 	}
 	slices.Sort(tableNames)
 	if !slices.Equal(names, tableNames) {
@@ -157,7 +133,7 @@ func TestBootstrapAnswersEveryEvent(t *testing.T) {
 
 	var events [][]byte
 	for _, r := range rows {
-		b, err := os.ReadFile(filepath.Join(repoRoot, "events", r.file))
+		b, err := os.ReadFile(filepath.Join(repoRoot, "events", r.File))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -192,7 +168,7 @@ func TestBootstrapAnswersEveryEvent(t *testing.T) {
 	}
 	logs := logLinesByRequest(t, p.stderr.String())
 	for i, row := range rows {
-		t.Run(row.file, func(t *testing.T) {
+		t.Run(row.File, func(t *testing.T) {
 			a, ok := rt.Answer(requestID(i))
 			if !ok || a.kind != "response" {
 				t.Fatalf("answer %+v (present %v), want a response", a, ok)
@@ -225,8 +201,8 @@ func checkAnswer(t *testing.T, row eventRow, result []byte) {
 			}
 		}
 	}
-	if httpStatus != row.http {
-		t.Errorf("HTTP %q, want %q", httpStatus, row.http)
+	if httpStatus != row.HTTP {
+		t.Errorf("HTTP %q, want %q", httpStatus, row.HTTP)
 	}
 	var ans struct{ Kind, APIVersion string }
 	if err := json.Unmarshal(body, &ans); err != nil {
@@ -236,8 +212,8 @@ func checkAnswer(t *testing.T, row eventRow, result []byte) {
 		checkStatusAnswer(t, row, body)
 		return
 	}
-	if got := ans.Kind + " " + ans.APIVersion; got != row.answer {
-		t.Fatalf("answer is %q, want %q\n%s", got, row.answer, body)
+	if got := ans.Kind + " " + ans.APIVersion; got != row.Answer {
+		t.Fatalf("answer is %q, want %q\n%s", got, row.Answer, body)
 	}
 	var tr struct {
 		Spec   map[string]any
@@ -255,10 +231,10 @@ func checkAnswer(t *testing.T, row eventRow, result []byte) {
 		t.Fatal(err)
 	}
 	st := tr.Status
-	if strconv.FormatBool(st.Authenticated) != row.authenticated || st.User.Username != row.username ||
-		strings.Join(st.User.Groups, ", ") != row.groups || strings.Join(st.Audiences, ", ") != row.audiences || st.Error != row.message {
+	if strconv.FormatBool(st.Authenticated) != row.Authenticated || st.User.Username != row.Username ||
+		strings.Join(st.User.Groups, ", ") != row.Groups || strings.Join(st.Audiences, ", ") != row.Audiences || st.Error != row.Message {
 		t.Errorf("status %+v\nwant authenticated %s, user %q, groups %q, audiences %q, error %q",
-			st, row.authenticated, row.username, row.groups, row.audiences, row.message)
+			st, row.Authenticated, row.Username, row.Groups, row.Audiences, row.Message)
 	}
 	if _, echoed := tr.Spec["token"]; echoed {
 		t.Error("the answer echoes spec.token")
@@ -276,12 +252,12 @@ func checkStatusAnswer(t *testing.T, row eventRow, body []byte) {
 	if err := json.Unmarshal(body, &st); err != nil {
 		t.Fatal(err)
 	}
-	wantCode, _ := strconv.Atoi(row.http)
-	if row.http == "" {
+	wantCode, _ := strconv.Atoi(row.HTTP)
+	if row.HTTP == "" {
 		wantCode = 400
 	}
-	if row.answer != "Status" || st.APIVersion != "v1" || st.Status != "Failure" || st.Code != wantCode || st.Message != row.message {
-		t.Errorf("answer %s\nwant %s with code %d, message %q", body, row.answer, wantCode, row.message)
+	if row.Answer != "Status" || st.APIVersion != "v1" || st.Status != "Failure" || st.Code != wantCode || st.Message != row.Message {
+		t.Errorf("answer %s\nwant %s with code %d, message %q", body, row.Answer, wantCode, row.Message)
 	}
 }
 
@@ -319,17 +295,17 @@ func logLinesByRequest(t *testing.T, stderr string) map[string]logLine {
 // outcome (and reason for a denial) and its HTTP status.
 func checkLogLine(t *testing.T, row eventRow, ll logLine) {
 	t.Helper()
-	if ll.Front != row.front {
-		t.Errorf("logged front %q, want %q (line %+v)", ll.Front, row.front, ll)
+	if ll.Front != row.Front {
+		t.Errorf("logged front %q, want %q (line %+v)", ll.Front, row.Front, ll)
 	}
 	wantOutcome, wantReason := expectedOutcome(row)
 	if ll.Outcome != wantOutcome || ll.Reason != wantReason {
 		t.Errorf("logged outcome %q reason %q, want %q %q", ll.Outcome, ll.Reason, wantOutcome, wantReason)
 	}
-	wantHTTP, _ := strconv.Atoi(row.http)
-	if row.http == "" {
+	wantHTTP, _ := strconv.Atoi(row.HTTP)
+	if row.HTTP == "" {
 		wantHTTP = 200 // a direct TokenReview answer
-		if row.answer == "Status" {
+		if row.Answer == "Status" {
 			wantHTTP = 400
 		}
 	}
@@ -343,12 +319,12 @@ func checkLogLine(t *testing.T, row eventRow, ll logLine) {
 // with the reason code that starts status.error.
 func expectedOutcome(row eventRow) (outcome, reason string) {
 	switch {
-	case row.answer == "Status":
+	case row.Answer == "Status":
 		return "refused", ""
-	case row.authenticated == "true":
+	case row.Authenticated == "true":
 		return "authenticated", ""
 	}
-	code, _, _ := strings.Cut(row.message, ":")
+	code, _, _ := strings.Cut(row.Message, ":")
 	return "denied", code
 }
 
@@ -360,7 +336,7 @@ func checkEMF(t *testing.T, rows []eventRow, stdout string) {
 	for _, row := range rows {
 		outcome, reason := expectedOutcome(row)
 		if outcome == "refused" {
-			code := row.http
+			code := row.HTTP
 			if code == "" {
 				code = "400"
 			}

@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 
+	sample "github.com/tokenreview/webhook/events"
+
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/tokenreview/webhook/shared/config"
@@ -24,48 +26,18 @@ import (
 const eventsDir = "../../events"
 
 // documented is one row of events/README.md's table.
-type documented struct {
-	file, front   string
-	httpStatus    int // 0: not applicable (direct)
-	answer        string
-	authenticated string
-	username      string
-	groups        string
-	audiences     string
-	message       string
-}
+type documented = sample.Documented
 
-// readTable parses the documented answers out of events/README.md.
+// readTable parses the documented answers out of events/README.md, by file.
 func readTable(t *testing.T) map[string]documented {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(eventsDir, "README.md"))
+	list, err := sample.Table(eventsDir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	rows := map[string]documented{}
-	for _, line := range strings.Split(string(b), "\n") {
-		if !strings.HasPrefix(line, "| `") {
-			continue
-		}
-		cells := strings.Split(strings.Trim(line, "|"), " | ")
-		if len(cells) != 9 {
-			t.Fatalf("README row has %d cells: %s", len(cells), line)
-		}
-		for i, c := range cells {
-			c = strings.TrimSpace(c)
-			if c == "—" {
-				c = ""
-			}
-			cells[i] = strings.TrimSuffix(strings.TrimPrefix(c, "`"), "`")
-		}
-		d := documented{file: cells[0], front: cells[1], answer: cells[3], authenticated: cells[4],
-			username: cells[5], groups: cells[6], audiences: cells[7], message: cells[8]}
-		if cells[2] != "" {
-			if d.httpStatus, err = strconv.Atoi(cells[2]); err != nil {
-				t.Fatalf("README row %s: HTTP %q", d.file, cells[2])
-			}
-		}
-		rows[d.file] = d
+	for _, d := range list {
+		rows[d.File] = d
 	}
 	return rows
 }
@@ -147,8 +119,8 @@ func TestEveryEventGetsItsDocumentedAnswer(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := Sniff(payload); got != doc.front {
-				t.Errorf("front %q, documented %q", got, doc.front)
+			if got := Sniff(payload); got != doc.Front {
+				t.Errorf("front %q, documented %q", got, doc.Front)
 			}
 			observed = nil
 			ctx := lambdacontext.NewContext(context.Background(), &lambdacontext.LambdaContext{AwsRequestID: "req-" + name})
@@ -160,20 +132,20 @@ func TestEveryEventGetsItsDocumentedAnswer(t *testing.T) {
 			if err != nil || !bytes.Equal(out, outLib) {
 				t.Errorf("lambda.NewHandler(h).Invoke differs: %v\n%s\n%s", err, outLib, out)
 			}
-			wantObserved := doc.httpStatus
+			wantObserved := doc.HTTPStatus()
 			if wantObserved == 0 { // direct: the status the answer stands for
 				wantObserved = http.StatusOK
-				if doc.answer == "Status" {
+				if doc.Answer == "Status" {
 					wantObserved = http.StatusBadRequest
 				}
 			}
 			// Two invocations (ours and through aws-lambda-go), one event each.
-			if len(observed) != 2 || observed[0].RequestID != "req-"+name || observed[0].Front != doc.front ||
+			if len(observed) != 2 || observed[0].RequestID != "req-"+name || observed[0].Front != doc.Front ||
 				observed[0].HTTPStatus != wantObserved {
 				t.Errorf("observed %+v", observed)
 			}
 			body := out
-			if doc.httpStatus != 0 {
+			if doc.HTTPStatus() != 0 {
 				body = checkFrontResponse(t, doc, out)
 			}
 			checkAnswer(t, doc, body)
@@ -193,14 +165,14 @@ func checkFrontResponse(t *testing.T, doc documented, out []byte) []byte {
 	if err := json.Unmarshal(out, &fr); err != nil {
 		t.Fatalf("front response is not JSON: %v\n%s", err, out)
 	}
-	if fr.StatusCode == nil || *fr.StatusCode != doc.httpStatus {
-		t.Fatalf("statusCode %v, documented %d: %s", fr.StatusCode, doc.httpStatus, out)
+	if fr.StatusCode == nil || *fr.StatusCode != doc.HTTPStatus() {
+		t.Fatalf("statusCode %v, documented %d: %s", fr.StatusCode, doc.HTTPStatus(), out)
 	}
 	if fr.IsBase64Encoded {
 		t.Errorf("body is base64-encoded")
 	}
 	contentType := fr.Headers["Content-Type"]
-	if doc.file == "alb-multivalue.json" {
+	if doc.File == "alb-multivalue.json" {
 		if fr.Headers != nil || len(fr.MultiValueHeaders["Content-Type"]) != 1 {
 			t.Errorf("multi-value ALB answered headers %v multiValueHeaders %v", fr.Headers, fr.MultiValueHeaders)
 		}
@@ -209,17 +181,17 @@ func checkFrontResponse(t *testing.T, doc documented, out []byte) []byte {
 	if contentType != "application/json" {
 		t.Errorf("Content-Type %q", contentType)
 	}
-	wantDesc := fmt.Sprintf("%d %s", doc.httpStatus, http.StatusText(doc.httpStatus))
+	wantDesc := fmt.Sprintf("%d %s", doc.HTTPStatus(), http.StatusText(doc.HTTPStatus()))
 	switch {
-	case doc.front == FrontALB && (fr.StatusDescription == nil || *fr.StatusDescription != wantDesc):
+	case doc.Front == FrontALB && (fr.StatusDescription == nil || *fr.StatusDescription != wantDesc):
 		t.Errorf("ALB statusDescription %v, want %q", fr.StatusDescription, wantDesc)
-	case doc.front != FrontALB && fr.StatusDescription != nil:
+	case doc.Front != FrontALB && fr.StatusDescription != nil:
 		t.Errorf("statusDescription outside ALB")
 	}
-	if doc.httpStatus == 401 && fr.Headers["Www-Authenticate"] != "Bearer" {
+	if doc.HTTPStatus() == 401 && fr.Headers["Www-Authenticate"] != "Bearer" {
 		t.Errorf("401 without WWW-Authenticate: %v", fr.Headers)
 	}
-	if doc.httpStatus == 405 && fr.Headers["Allow"] != "POST" {
+	if doc.HTTPStatus() == 405 && fr.Headers["Allow"] != "POST" {
 		t.Errorf("405 without Allow: %v", fr.Headers)
 	}
 	return []byte(fr.Body)
@@ -232,26 +204,26 @@ func checkAnswer(t *testing.T, doc documented, body []byte) {
 	if err := json.Unmarshal(body, &a); err != nil {
 		t.Fatalf("answer is not JSON: %v\n%s", err, body)
 	}
-	if doc.answer == "Status" {
-		code := doc.httpStatus
+	if doc.Answer == "Status" {
+		code := doc.HTTPStatus()
 		if code == 0 {
 			code = http.StatusBadRequest
 		}
-		if a.Kind != "Status" || a.APIVersion != "v1" || string(a.Status) != `"Failure"` || a.Code != code || a.Message != doc.message {
-			t.Errorf("Status %s, documented code %d message %q", body, code, doc.message)
+		if a.Kind != "Status" || a.APIVersion != "v1" || string(a.Status) != `"Failure"` || a.Code != code || a.Message != doc.Message {
+			t.Errorf("Status %s, documented code %d message %q", body, code, doc.Message)
 		}
 		return
 	}
-	if got := a.Kind + " " + a.APIVersion; got != doc.answer {
-		t.Errorf("answered %q, documented %q", got, doc.answer)
+	if got := a.Kind + " " + a.APIVersion; got != doc.Answer {
+		t.Errorf("answered %q, documented %q", got, doc.Answer)
 	}
 	var st reviewStatus
 	if err := json.Unmarshal(a.Status, &st); err != nil {
 		t.Fatalf("status: %v", err)
 	}
-	if strconv.FormatBool(st.Authenticated) != doc.authenticated || st.User.Username != doc.username ||
-		strings.Join(st.User.Groups, ",") != doc.groups || strings.Join(st.Audiences, ",") != doc.audiences ||
-		st.Error != doc.message {
+	if strconv.FormatBool(st.Authenticated) != doc.Authenticated || st.User.Username != doc.Username ||
+		strings.Join(st.User.Groups, ",") != doc.Groups || strings.Join(st.Audiences, ",") != doc.Audiences ||
+		st.Error != doc.Message {
 		t.Errorf("status %+v, documented %+v", st, doc)
 	}
 	if bytes.Contains(body, []byte(`"token"`)) {
