@@ -255,3 +255,30 @@ func TestUnixStringFarDates(t *testing.T) {
 		}
 	}
 }
+
+// TestDistributedClaimsNeverFetched: kube-apiserver resolves a distributed
+// groups claim (_claim_names/_claim_sources) with a GET to the source's
+// endpoint. This webhook verifies offline and never does: an absent groups
+// claim means no groups, whatever the token points at, and the endpoint is
+// never contacted (it would be a request to a URL the token chose).
+func TestDistributedClaimsNeverFetched(t *testing.T) {
+	k := testissuer.NewKey("RS256")
+	srv := testissuer.Start(t, k)
+	source := testissuer.Start(t, k) // counts every request it gets
+	a := newAuthenticator(t, nil, issuerFor(srv, []string{"k8s"}, obj{
+		"claimMappings": obj{
+			"username": obj{"claim": "sub", "prefix": "oidc:"},
+			"groups":   obj{"claim": "groups", "prefix": "oidc:"},
+		},
+	}))
+	tok := srv.Token(k, claimsWith(srv.URL(), "k8s", "jane", obj{
+		"_claim_names":   obj{"groups": "src1"},
+		"_claim_sources": obj{"src1": obj{"endpoint": source.URL() + "/groups", "access_token": "opaque"}},
+	}))
+	runCases(t, a, []reviewCase{
+		{name: "distributed groups ignored", token: tok, user: user("oidc:jane", nil, "", nil), accepted: []string{"k8s"}},
+	})
+	if n := source.Requests("/groups"); n != 0 {
+		t.Fatalf("the distributed claim source was contacted %d times", n)
+	}
+}
