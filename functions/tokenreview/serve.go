@@ -145,6 +145,7 @@ func (a *app) routes(mux *http.ServeMux) {
 	})
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
 		if ok, missing := a.auth.Ready(); !ok {
+			a.auth.Retry() // paced: at most one fetch per issuer per minRefreshInterval
 			plain(w, http.StatusServiceUnavailable, "not ready: no keys yet for issuers:\n"+strings.Join(missing, "\n")+"\n")
 			return
 		}

@@ -198,3 +198,27 @@ func TestDemoServe(t *testing.T) {
 		t.Errorf("kube's webhook client with the printed kubeconfig: ok=%v err=%v", ok, err)
 	}
 }
+
+// TestServeReadyzBringsBackAnIssuer: an issuer that was down at start is
+// fetched again because /readyz asked, with no review needed.
+func TestServeReadyzBringsBackAnIssuer(t *testing.T) {
+	f := newFixture(t)
+	f.iss.FailWith(http.StatusServiceUnavailable)
+	srv := startTLSServe(t, f.config)
+	c := httpsClient(t, srv.caPEM)
+	f.iss.FailWith(0)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		code, body := get(t, c, srv.url+"/readyz")
+		if code == 200 && body == "ok\n" {
+			break
+		}
+		if code != 503 || time.Now().After(deadline) {
+			t.Fatalf("/readyz = %d %q; want 200 within 5s of the issuer coming back", code, body)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if n := f.iss.Fetches(); n != 1 {
+		t.Fatalf("JWKS fetched %d times, want 1 (the one /readyz started)", n)
+	}
+}

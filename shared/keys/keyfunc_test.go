@@ -25,7 +25,7 @@ func TestMalformedRemoteKeyFailsTheFetch(t *testing.T) {
 	broken := map[string]any{"kty": "RSA", "kid": "broken", "n": "!!", "e": "AQAB"}
 	h.srv.SetKeys(good, next)
 	h.srv.AddRawJWK(broken)
-	mustErr(t, h.set, next.Kid, "ES256", ErrUnknownKey) // the refresh failed: next is not installed
+	mustErr(t, h.set, next.Kid, "ES256", ErrUnavailable) // the refresh failed: next is not installed
 	wantFetches(t, h.srv, 2)
 	mustKey(t, h.set, good.Kid, "RS256", good.Public())
 	if st := h.set.Stats(); st.Fetches != 2 || st.Failures != 1 || st.Keys != 1 {
@@ -128,7 +128,7 @@ func TestJWKSWithoutKeysArrayIsAFailure(t *testing.T) {
 	for i, body := range []string{`{}`, `{"keys":null}`, string(mustJSONKey(k))} {
 		h.srv.SetJWKSBody([]byte(body))
 		h.clock.advance(h.set.minRefresh)
-		mustErr(t, h.set, "new", "EdDSA", ErrUnknownKey)
+		mustErr(t, h.set, "new", "EdDSA", ErrUnavailable) // a failed refresh
 		mustKey(t, h.set, k.Kid, "EdDSA", k.Public())
 		errs := h.log.all()
 		if len(errs) != i+2 || errs[i+1] == nil || !strings.Contains(errs[i+1].Error(), `JWK Set has no "keys" array`) {
@@ -187,7 +187,7 @@ func TestNoJWKSetGoroutine(t *testing.T) {
 	h := start(t, k)
 	h.srv.FailWith(500)
 	h.clock.advance(h.set.minRefresh)
-	mustErr(t, h.set, "new", "RS256", ErrUnknownKey)
+	mustErr(t, h.set, "new", "RS256", ErrUnavailable)
 	if st := h.set.Stats(); st.Fetches != 2 || st.Failures != 1 {
 		t.Fatalf("Stats = %+v", st)
 	}

@@ -73,6 +73,12 @@ import (
 // any refresh the rate limit allowed. The token should be denied.
 var ErrUnknownKey = errors.New("no usable key for the token's kid and alg")
 
+// ErrUnavailable: the token's kid is not among the current keys and the
+// refresh that should have looked for it failed (the issuer did not answer
+// in time). Transient: the review is unavailable, not denied. A refresh the
+// rate limit refused is not a failure: that ends as ErrUnknownKey.
+var ErrUnavailable = errors.New("the issuer's keys could not be refreshed")
+
 // ErrNoKeys: the issuer's keys have never been obtained (the issuer was
 // unreachable at start and since). Transient: the review is unavailable,
 // not denied.
@@ -200,8 +206,9 @@ func (s *Set) Ready() bool { return s.snap.Load() != nil }
 //
 // On a miss Key refreshes the set (subject to the limit, bounded by the
 // fetch timeout and ctx) and looks again. It returns an error wrapping
-// ErrUnknownKey, or ErrNoKeys when no keys were ever obtained; never a
-// rate-limiter or network error. Keys older than the refresh interval are
+// ErrUnknownKey (also when the rate limit refused the refresh), ErrNoKeys
+// when no keys were ever obtained, or ErrUnavailable when the refresh
+// failed; never a rate-limiter error. Keys older than the refresh interval are
 // still served while a background refresh runs.
 func (s *Set) Key(ctx context.Context, kid, alg string) (crypto.PublicKey, error) {
 	snap := s.snap.Load()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/tokenreview/webhook/shared/config"
@@ -25,21 +26,32 @@ func (s *Set) miss(ctx context.Context, kid, alg string) (crypto.PublicKey, erro
 		return nil, s.unknown(kid, alg)
 	}
 	ch := s.group.DoChan(flightKey, s.fetchFunc(true))
+	var failed error // the fetch was tried and did not answer
 	select {
 	case r := <-ch:
-		if r.Err == nil {
+		switch {
+		case r.Err == nil:
 			if k, ok := r.Val.(*snapshot).lookup(kid, alg); ok {
 				return k, nil
 			}
+		case !errors.Is(r.Err, errRefused):
+			failed = r.Err
 		}
 	case <-ctx.Done():
+		failed = ctx.Err()
 	}
 	// A fetch that ended between our first lookup and joining may have
 	// installed the key even though ours was refused.
-	if snap := s.snap.Load(); snap != nil {
+	snap := s.snap.Load()
+	if snap != nil {
 		if k, ok := snap.lookup(kid, alg); ok {
 			return k, nil
 		}
+	}
+	if failed != nil && snap != nil {
+		// The issuer did not answer, so the kid may well be its new key:
+		// transient, not a denial (which kube-apiserver might cache).
+		return nil, fmt.Errorf("issuer %q: kid %.64q: %w: %v", s.issuer, kid, ErrUnavailable, failed)
 	}
 	return nil, s.unknown(kid, alg)
 }

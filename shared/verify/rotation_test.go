@@ -125,3 +125,26 @@ func TestUnavailableAndReady(t *testing.T) {
 		t.Fatalf("Ready after recovery = %v %q", ready, notReady)
 	}
 }
+
+// TestRotationDuringOutage: a valid token signed with a key the issuer
+// rotated to while its JWKS endpoint fails is Unavailable (never cached by
+// kube-apiserver), not denied; once the issuer answers again, the same
+// token is authenticated.
+func TestRotationDuringOutage(t *testing.T) {
+	k1 := testissuer.NewKey("ES256")
+	srv := testissuer.Start(t, k1)
+	iss := srv.URL()
+	a := newAuthenticator(t, nil, issuerFor(srv, []string{"k8s"}, obj{"keys": obj{"minRefreshInterval": "1s"}}))
+	k2 := testissuer.NewKey("ES256")
+	srv.SetKeys(k1, k2)
+	srv.FailWith(503)
+	tok := srv.Token(k2, claimsWith(iss, "k8s", "alice", nil))
+	wantOutcome(t, a.Review(t.Context(), tok, nil), decision.Unavailable, decision.KeysUnavailable)
+	srv.FailWith(0)
+	time.Sleep(1100 * time.Millisecond) // past minRefreshInterval
+	got := a.Review(t.Context(), tok, nil)
+	wantOutcome(t, got, decision.Authenticated, "")
+	if got.User.Username != "test:alice" {
+		t.Fatalf("user %q", got.User.Username)
+	}
+}

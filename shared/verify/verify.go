@@ -84,6 +84,8 @@ func (a *Authenticator) review(ctx context.Context, token string, audiences []st
 	switch {
 	case errors.Is(err, keys.ErrNoKeys):
 		return decision.Unavailablef("issuer %q: keys have not been obtained yet", is.url)
+	case errors.Is(err, keys.ErrUnavailable):
+		return decision.Unavailablef("issuer %q: no key for kid %.64q, and the issuer's keys could not be refreshed", is.url, c.kid)
 	case err != nil:
 		// keys wraps ErrUnknownKey; any other error is treated the same,
 		// failing closed.
@@ -126,16 +128,25 @@ func (a *Authenticator) route(cl map[string]any) (*issuer, *decision.Error) {
 }
 
 // Ready reports whether every issuer's keys have been obtained at least
-// once, and lists the URLs of those whose keys have not. For each of those
-// it starts a paced background retry (keys.Set.Retry), so /readyz brings
-// back an issuer that was down at start without waiting for a review.
+// once, and lists the URLs of those whose keys have not. It has no side
+// effect; see Retry.
 func (a *Authenticator) Ready() (bool, []string) {
 	var notReady []string
 	for _, is := range a.order {
 		if !is.keys.Ready() {
 			notReady = append(notReady, is.url)
-			is.keys.Retry()
 		}
 	}
 	return len(notReady) == 0, notReady
+}
+
+// Retry starts a paced background fetch (keys.Set.Retry) for every issuer
+// whose keys were never obtained, so a readiness probe brings back an
+// issuer that was down at start without waiting for a review. Not for
+// Lambda's INIT: a fetch left running when the environment freezes would
+// be joined, stale, by the first review after the thaw.
+func (a *Authenticator) Retry() {
+	for _, is := range a.order {
+		is.keys.Retry()
+	}
 }
