@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"net/url"
 	"reflect"
@@ -136,20 +137,31 @@ func (i *Issuer) validate(p *field.Path) field.ErrorList {
 func validateURL(raw string, p *field.Path) field.ErrorList {
 	u, err := url.Parse(raw)
 	if err != nil {
-		return field.ErrorList{field.Invalid(p, raw, err.Error())}
+		// url.Error repeats the whole URL, password included: keep only
+		// its cause.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		shown := raw
+		if strings.Contains(raw, "@") {
+			shown = "<omitted: may hold a password>"
+		}
+		return field.ErrorList{field.Invalid(p, shown, err.Error())}
 	}
+	shown := u.Redacted() // never echo a password into errors and logs
 	var errs field.ErrorList
 	if u.Scheme != "https" {
-		errs = append(errs, field.Invalid(p, raw, "URL scheme must be https"))
+		errs = append(errs, field.Invalid(p, shown, "URL scheme must be https"))
 	}
 	if u.User != nil {
-		errs = append(errs, field.Invalid(p, raw, "URL must not contain a username or password"))
+		errs = append(errs, field.Invalid(p, shown, "URL must not contain a username or password"))
 	}
 	if len(u.RawQuery) > 0 {
-		errs = append(errs, field.Invalid(p, raw, "URL must not contain a query"))
+		errs = append(errs, field.Invalid(p, shown, "URL must not contain a query"))
 	}
 	if len(u.Fragment) > 0 {
-		errs = append(errs, field.Invalid(p, raw, "URL must not contain a fragment"))
+		errs = append(errs, field.Invalid(p, shown, "URL must not contain a fragment"))
 	}
 	return errs
 }

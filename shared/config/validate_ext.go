@@ -69,8 +69,35 @@ func (j *JWTAuthenticator) validateExtensions(p *field.Path) field.ErrorList {
 	errs = append(errs, nonNegative(j.Keys.RefreshInterval, kp.Child("refreshInterval"))...)
 	errs = append(errs, nonNegative(j.Keys.MinRefreshInterval, kp.Child("minRefreshInterval"))...)
 	errs = append(errs, nonNegative(j.Keys.FetchTimeout, kp.Child("fetchTimeout"))...)
+	errs = append(errs, j.Keys.validateBounds(kp)...)
 	if sa := j.KubernetesServiceAccount; sa != nil {
 		errs = append(errs, sa.validate(p.Child("kubernetesServiceAccount"), j.AllowReservedNames)...)
+	}
+	return errs
+}
+
+// Bounds of the key refresh policy (0 means the default).
+const (
+	MinMinRefreshInterval = time.Second
+	MinRefreshInterval    = time.Minute
+	MaxFetchTimeout       = 10 * time.Second
+)
+
+// validateBounds keeps the refresh policy where it protects the issuer and
+// the reviews: a tiny minRefreshInterval would let forged kids make the
+// function fetch at request rate; a long fetchTimeout would hold reviews.
+func (k *KeyPolicy) validateBounds(p *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	if d := k.MinRefreshInterval; d != nil && d.Duration > 0 && d.Duration < MinMinRefreshInterval {
+		errs = append(errs, field.Invalid(p.Child("minRefreshInterval"), d.Duration.String(),
+			"must be 0s (the default) or at least 1s: it bounds how often forged key IDs can make the webhook fetch the issuer's keys"))
+	}
+	if d := k.RefreshInterval; d != nil && d.Duration > 0 && d.Duration < MinRefreshInterval {
+		errs = append(errs, field.Invalid(p.Child("refreshInterval"), d.Duration.String(), "must be 0s (the default) or at least 1m0s"))
+	}
+	if d := k.FetchTimeout; d != nil && d.Duration > MaxFetchTimeout {
+		errs = append(errs, field.Invalid(p.Child("fetchTimeout"), d.Duration.String(),
+			"must be at most 10s: a review that refreshes keys waits for the fetch"))
 	}
 	return errs
 }

@@ -32,6 +32,11 @@ func TestExtensionRules(t *testing.T) {
 			`jwt[0].keys.refreshInterval: Invalid value: "-1m0s": must not be negative`,
 			`jwt[0].keys.minRefreshInterval: Invalid value: "-1s": must not be negative`,
 			`jwt[0].keys.fetchTimeout: Invalid value: "-2s": must not be negative`}},
+		{"keys bounds", webhookDoc("", issuerEntry("", `, keys: {refreshInterval: 30s, minRefreshInterval: 500ms, fetchTimeout: 11s}`),
+			`- {issuer: {url: "https://b.example.com", audiences: [a]}, keys: {refreshInterval: 1m, minRefreshInterval: 1s, fetchTimeout: 10s}, `+okMapping+`}`), []string{
+			`jwt[0].keys.minRefreshInterval: Invalid value: "500ms": must be 0s (the default) or at least 1s: it bounds how often forged key IDs can make the webhook fetch the issuer's keys`,
+			`jwt[0].keys.refreshInterval: Invalid value: "30s": must be 0s (the default) or at least 1m0s`,
+			`jwt[0].keys.fetchTimeout: Invalid value: "11s": must be at most 10s: a review that refreshes keys waits for the fetch`}},
 		{"jwksURL https with a host", webhookDoc("", issuerEntry(`, jwksURL: "http://issuer.example.com/keys"`, ""), `- {issuer: {url: "https://b.example.com", audiences: [a], jwksURL: "https:///keys"}, `+okMapping+`}`), []string{
 			`jwt[0].issuer.jwksURL: Invalid value: "http://issuer.example.com/keys": URL scheme must be https`,
 			`jwt[1].issuer.jwksURL: Invalid value: "https:///keys": URL must have a host`}},

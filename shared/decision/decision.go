@@ -17,8 +17,11 @@ import (
 type Outcome int
 
 const (
+	// Unset is the zero value: no decision was made. Every consumer treats
+	// it as Unavailable, so a Result that was never filled in fails closed.
+	Unset Outcome = iota
 	// Authenticated: the token is valid and meant for the caller.
-	Authenticated Outcome = iota
+	Authenticated
 	// Denied: the token is not acceptable; retrying will not help.
 	Denied
 	// Unavailable: no decision could be made now (for example the issuer's
@@ -29,6 +32,8 @@ const (
 // String returns "authenticated", "denied" or "unavailable".
 func (o Outcome) String() string {
 	switch o {
+	case Unset:
+		return "unset"
 	case Authenticated:
 		return "authenticated"
 	case Denied:

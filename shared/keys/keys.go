@@ -208,14 +208,22 @@ func (s *Set) Ready() bool { return s.snap.Load() != nil }
 // fetch timeout and ctx) and looks again. It returns an error wrapping
 // ErrUnknownKey (also when the rate limit refused the refresh), ErrNoKeys
 // when no keys were ever obtained, or ErrUnavailable when the refresh
-// failed; never a rate-limiter error. Keys older than the refresh interval are
-// still served while a background refresh runs.
+// failed; never a rate-limiter error.
+//
+// Keys older than the refresh interval are refreshed in the request: the
+// one review that starts the refresh (at most one per MinRefreshInterval)
+// waits for it, bounded by the fetch timeout and ctx, and then looks again,
+// so a key the issuer has withdrawn stops verifying. Concurrent reviews
+// are served the current keys meanwhile, and if the refresh fails the old
+// keys are kept. The refresh is not left to a background goroutine: AWS
+// Lambda freezes the process as soon as a review is answered, and such a
+// fetch would never complete.
 func (s *Set) Key(ctx context.Context, kid, alg string) (crypto.PublicKey, error) {
 	snap := s.snap.Load()
 	if snap != nil {
 		if k, ok := snap.lookup(kid, alg); ok {
 			if s.src != nil && s.now().Sub(snap.at) >= s.refresh {
-				s.refreshInBackground()
+				return s.refreshAged(ctx, snap, kid, alg, k)
 			}
 			return k, nil
 		}

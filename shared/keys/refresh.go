@@ -56,16 +56,46 @@ func (s *Set) miss(ctx context.Context, kid, alg string) (crypto.PublicKey, erro
 	return nil, s.unknown(kid, alg)
 }
 
-// refreshInBackground starts a fetch that nobody waits for, at most once
-// per minRefresh while the keys are old (so an unreachable issuer is not
-// asked on every review).
-func (s *Set) refreshInBackground() {
+// paced reports whether an age-driven fetch may start now, at most once
+// per minRefresh (so an unreachable issuer is not asked on every review),
+// and claims that slot.
+func (s *Set) paced() bool {
 	now := s.now().UnixNano()
 	next := s.nextAge.Load()
-	if now < next || !s.nextAge.CompareAndSwap(next, now+int64(s.minRefresh)) {
-		return
+	return now >= next && s.nextAge.CompareAndSwap(next, now+int64(s.minRefresh))
+}
+
+// refreshInBackground starts a fetch that nobody waits for, when pacing
+// allows.
+func (s *Set) refreshInBackground() {
+	if s.paced() {
+		s.group.DoChan(flightKey, s.fetchFunc(false)) // the result channel is buffered
 	}
-	s.group.DoChan(flightKey, s.fetchFunc(false)) // the result channel is buffered
+}
+
+// refreshAged serves a lookup whose key k was found in snap, an aged
+// snapshot: when pacing allows, it refreshes and waits (bounded by ctx
+// and the fetch timeout), then answers from the new keys; otherwise, or
+// when the refresh fails, it answers k.
+func (s *Set) refreshAged(ctx context.Context, snap *snapshot, kid, alg string, k crypto.PublicKey) (crypto.PublicKey, error) {
+	if !s.paced() {
+		return k, nil
+	}
+	select {
+	case r := <-s.group.DoChan(flightKey, s.fetchFunc(false)):
+		if r.Err != nil {
+			return k, nil // stale-if-error
+		}
+	case <-ctx.Done():
+		return k, nil
+	}
+	if cur := s.snap.Load(); cur != snap {
+		if nk, ok := cur.lookup(kid, alg); ok {
+			return nk, nil
+		}
+		return nil, fmt.Errorf("issuer %q: kid %.64q, alg %.16q is no longer published: %w", s.issuer, kid, alg, ErrUnknownKey)
+	}
+	return k, nil
 }
 
 // Retry starts a background fetch when no keys were ever obtained (the

@@ -170,6 +170,7 @@ func TestDecisionsAnd200(t *testing.T) {
 		{"unavailable always carries error", unavailable, false, "keys_unavailable: keys of https://issuer.example were never fetched"},
 		{"unavailable with reasons", unavailable, true, "keys_unavailable: keys of https://issuer.example were never fetched"},
 		{"unknown outcome fails closed and uncached", decision.Result{Outcome: decision.Outcome(42)}, false, "internal_error: unknown review outcome 42"},
+		{"an unset result fails closed and uncached", decision.Result{}, false, "internal_error: unknown review outcome 0"},
 		{"denial without message", decision.Result{Outcome: decision.Denied, Reason: decision.Malformed}, true, "malformed"},
 	}
 	for _, tc := range cases {

@@ -3,6 +3,7 @@ package verify
 import (
 	"context"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -30,8 +31,12 @@ func runCases(t *testing.T, a *Authenticator, cases []reviewCase) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			got := a.Review(context.Background(), tc.token, tc.audiences)
-			wantOutcome(t, got, tc.outcome, tc.reason)
-			if tc.outcome != decision.Authenticated {
+			want := tc.outcome
+			if want == decision.Unset { // a case without outcome expects a user
+				want = decision.Authenticated
+			}
+			wantOutcome(t, got, want, tc.reason)
+			if want != decision.Authenticated {
 				if got.User.Username != "" || got.Audiences != nil {
 					t.Fatalf("denial carries a user or audiences: %+v", got)
 				}
@@ -280,5 +285,20 @@ func TestDistributedClaimsNeverFetched(t *testing.T) {
 	})
 	if n := source.Requests("/groups"); n != 0 {
 		t.Fatalf("the distributed claim source was contacted %d times", n)
+	}
+}
+
+// TestHeaderValuesClipped: an attacker-sized kid or alg does not reach the
+// result (and so the log line) whole.
+func TestHeaderValuesClipped(t *testing.T) {
+	k := testissuer.NewKey("RS256")
+	srv := testissuer.Start(t, k)
+	a := newAuthenticator(t, nil, issuerFor(srv, []string{"k8s"}, nil))
+	long := strings.Repeat("é", 200) // 400 bytes
+	tok := testissuer.Sign(k, obj{"alg": strings.Repeat("A", 100), "kid": long}, claimsWith(srv.URL(), "k8s", "alice", nil))
+	got := a.Review(context.Background(), tok, nil)
+	wantOutcome(t, got, decision.Denied, decision.AlgNotAllowed)
+	if len(got.Algorithm) != 32 || len(got.KeyID) != 128 || got.KeyID != long[:128] {
+		t.Fatalf("alg %d bytes, kid %d bytes", len(got.Algorithm), len(got.KeyID))
 	}
 }

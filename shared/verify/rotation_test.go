@@ -108,7 +108,7 @@ func TestUnavailableAndReady(t *testing.T) {
 	iss := srv.URL()
 	srv.FailWith(503)
 	a := newAuthenticator(t, nil,
-		issuerFor(srv, []string{"k8s"}, obj{"keys": obj{"minRefreshInterval": "50ms"}}),
+		issuerFor(srv, []string{"k8s"}, obj{"keys": obj{"minRefreshInterval": "1s"}}),
 		issuerFor(ok, []string{"k8s"}, nil))
 	ready, notReady := a.Ready()
 	if ready || len(notReady) != 1 || notReady[0] != iss {
@@ -119,7 +119,7 @@ func TestUnavailableAndReady(t *testing.T) {
 	wantOutcome(t, a.Review(t.Context(), srv.Token(k, claimsWith(iss, "x", "alice", nil)), nil), decision.Denied, decision.AudienceMismatch)
 
 	srv.FailWith(0)
-	time.Sleep(60 * time.Millisecond) // the unknown-kid limiter allows the next fetch
+	time.Sleep(1100 * time.Millisecond) // the unknown-kid limiter allows the next fetch
 	wantOutcome(t, a.Review(t.Context(), tok, nil), decision.Authenticated, "")
 	if ready, notReady := a.Ready(); !ready || notReady != nil {
 		t.Fatalf("Ready after recovery = %v %q", ready, notReady)

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"time"
+	"unicode/utf8"
 
 	"github.com/tokenreview/webhook/shared/decision"
 	"github.com/tokenreview/webhook/shared/keys"
@@ -59,7 +60,8 @@ func (a *Authenticator) review(ctx context.Context, token string, audiences []st
 	if derr != nil {
 		return derr
 	}
-	r.Algorithm, r.KeyID = c.alg, c.kid
+	// Header values reach logs: keep them to what a real alg and kid need.
+	r.Algorithm, r.KeyID = clip(c.alg, 32), clip(c.kid, 128)
 	cl, derr := decodeClaims(c.payload)
 	if derr != nil {
 		return derr
@@ -149,4 +151,15 @@ func (a *Authenticator) Retry() {
 	for _, is := range a.order {
 		is.keys.Retry()
 	}
+}
+
+// clip cuts s to at most n bytes (not splitting a UTF-8 sequence).
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }
