@@ -63,7 +63,11 @@ func baseEnvOptions() []cel.EnvOption {
 		cel.DefaultUTCTimeZone(true),
 		cel.CrossTypeNumericComparisons(true),
 		cel.OptionalTypes(),
-		ext.Strings(ext.StringsVersion(2)),
+		// Version 5 and later charge string functions (replace, split,
+		// join, ...) by the size they scan and build, so the cost limit
+		// also bounds a rule that blows a claim up; kube's base
+		// environment (version 2) charges them a constant.
+		ext.Strings(),
 		ext.Sets(),
 		ext.Lists(ext.ListsVersion(3)),
 		ext.TwoVarComprehensions(),

@@ -1,6 +1,7 @@
 package claims
 
 import (
+	"strings"
 	"testing"
 
 	authenticationv1 "k8s.io/api/authentication/v1"
@@ -207,6 +208,20 @@ func TestMapCostLimit(t *testing.T) {
 			reason: decision.UserRuleFailed, msg: "validation expression 'user.username.size() > 0 && " + huge + "': operation cancelled: actual cost limit exceeded",
 		},
 	})
+}
+
+// TestMapCostLimitCountsStringSize: string functions are charged by the
+// size of what they scan and build, so a rule that blows a claim up
+// quadratically (a 4,000-character claim replaced into itself: 16M
+// characters, then 32M) is cancelled instead of allocating gigabytes.
+func TestMapCostLimitCountsStringSize(t *testing.T) {
+	blowUp := `claims.s.replace('a', claims.s).replace('a', 'bb').size() > 0`
+	runMapCases(t, []mapCase{{
+		name:   "replace into itself",
+		j:      config.JWTAuthenticator{ClaimMappings: subUser(), ClaimValidationRules: []config.ClaimValidationRule{{Expression: blowUp}}},
+		claims: `{"sub":"jane","s":"` + strings.Repeat("a", 4000) + `"}`,
+		reason: decision.ClaimRuleFailed, msg: "validation expression '" + blowUp + "': operation cancelled: actual cost limit exceeded",
+	}})
 }
 
 // A rule's type is checked at Compile (see TestCompileErrors); the run-time
