@@ -262,12 +262,12 @@ func TestLoadParameterDefaultChain(t *testing.T) {
 	t.Setenv("AWS_SESSION_TOKEN", "session")
 	t.Setenv("AWS_ENDPOINT_URL_SSM", srv.URL)
 
-	data, origin, err := configsource.Load(context.Background(), os.Getenv)
+	_, origin, err := configsource.Load(context.Background(), os.Getenv)
 	if err == nil || !errors.Is(err, configsource.ErrNoSource) {
 		t.Fatalf("no TOKENREVIEW_* variable set: want ErrNoSource, got %v (%q)", err, origin)
 	}
 	t.Setenv(configsource.EnvParameter, "/tokenreview/config")
-	data, origin, err = configsource.Load(context.Background(), os.Getenv)
+	data, origin, err := configsource.Load(context.Background(), os.Getenv)
 	if err != nil {
 		t.Fatalf("Load: %v", err)
 	}

@@ -67,3 +67,10 @@ func must[T any](v T, err error) T {
 	}
 	return v
 }
+
+func must2[A, B any](a A, b B, err error) (A, B) {
+	if err != nil {
+		panic(fmt.Sprintf("testissuer: %v", err))
+	}
+	return a, b
+}

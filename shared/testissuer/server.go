@@ -1,23 +1,18 @@
 package testissuer
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/pem"
 	"io"
 	"log"
 	"maps"
-	"math/big"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/tokenreview/webhook/shared/demo"
 )
 
 // Paths served by a Server.
@@ -250,33 +245,9 @@ func (s *Server) jwksLocked() []byte {
 	return mustJSON(map[string]any{"keys": list})
 }
 
-// selfSigned makes a fresh P-256 certificate for 127.0.0.1 and localhost,
-// valid for a day, which is its own CA.
+// selfSigned is a fresh self-signed certificate for 127.0.0.1 that is its
+// own CA, so each server has its own trust (demo.SelfSignedCertificate).
 func selfSigned() tls.Certificate {
-	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		panic("testissuer: certificate key: " + err.Error())
-	}
-	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 62))
-	if err != nil {
-		panic("testissuer: serial: " + err.Error())
-	}
-	now := time.Now()
-	tmpl := &x509.Certificate{
-		SerialNumber:          serial,
-		Subject:               pkix.Name{CommonName: "testissuer " + serial.Text(16)},
-		NotBefore:             now.Add(-time.Hour),
-		NotAfter:              now.Add(24 * time.Hour),
-		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
-		DNSNames:              []string{"localhost"},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &priv.PublicKey, priv)
-	if err != nil {
-		panic("testissuer: certificate: " + err.Error())
-	}
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: priv}
+	certPEM, keyPEM := must2(demo.SelfSignedCertificate("127.0.0.1"))
+	return must(tls.X509KeyPair(certPEM, keyPEM))
 }
